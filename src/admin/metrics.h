@@ -1,0 +1,34 @@
+/*
+ * metrics.h - Prometheus counters and histograms (SPEC sections 10, 11).
+ *
+ * Each worker records into its own shard (a mutex that only the scraper
+ * contends for), so the request path never shares a cache line with
+ * another worker. The admin listener renders the sum of all shards.
+ */
+#ifndef SLUICE_METRICS_H
+#define SLUICE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct metrics_shard;
+struct evbuffer;
+struct config;
+
+/* Creates a shard registered in the process-wide list; never freed before exit. */
+struct metrics_shard *metrics_shard_new(void);
+
+/* One finished request: sluice_requests_total{route,status} and
+ * sluice_request_duration_seconds. route may be "" for no route (404). */
+void metrics_record_request(struct metrics_shard *shard, const char *route, unsigned status,
+                            uint64_t duration_us);
+
+/* sluice_upstream_errors_total{upstream,kind}; kind is "connect", "timeout", "reset". */
+void metrics_record_upstream_error(struct metrics_shard *shard, const char *upstream,
+                                   const char *kind);
+
+/* Appends the Prometheus text exposition of every shard, plus
+ * sluice_upstream_up{upstream,server} read from cfg's health state. */
+void metrics_render(struct evbuffer *out, const struct config *cfg);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * pipeline.c - runs a request through its stages, then hands it to the
+ * proxy; after the exchange, runs the hooks of the stages that ran.
+ */
+#include "core/pipeline.h"
+
+#include "policy/auth.h"
+
+const struct stage *const pipeline_stages[] = {
+    &auth_stage,
+};
+const size_t pipeline_nstages = SL_ARRAY_LEN(pipeline_stages);
+
+void
+pipeline_start(struct req *req, const struct stage *const *stages, size_t nstages,
+               const struct pipeline_ops *ops)
+{
+    SL_ASSERT(nstages <= PIPELINE_MAX_STAGES);
+    req->stages_ = stages;
+    req->nstages_ = nstages;
+    req->ops_ = ops;
+    req->stages_run_ = 0;
+    req->stage = 0;
+    if (nstages == 0) {
+        ops->forward(req);
+        return;
+    }
+    req->in_stage = true;
+    req->stages_run_ = 1;
+    stages[0]->run(req);
+}
+
+/* A stage that suspended may resume after its client left. */
+static bool
+abandoned(struct req *req)
+{
+    if (req->conn != NULL)
+        return false;
+    req->in_stage = false;
+    req->outcome = REQ_OUTCOME_CLIENT_GONE;
+    req->ops_->abandon(req);
+    return true;
+}
+
+void
+req_next(struct req *req)
+{
+    SL_ASSERT(req->in_stage);
+    if (abandoned(req))
+        return;
+    req->stage++;
+    if (req->stage == req->nstages_) {
+        req->in_stage = false;
+        req->ops_->forward(req);
+        return;
+    }
+    req->stages_run_ = req->stage + 1;
+    req->stages_[req->stage]->run(req);
+}
+
+void
+req_fail(struct req *req, unsigned status, const char *error, const char *message)
+{
+    SL_ASSERT(req->in_stage);
+    if (abandoned(req))
+        return;
+    req->in_stage = false;
+    req->ops_->reply(req, status, error, message);
+}
+
+void
+pipeline_response_head(struct req *req)
+{
+    for (unsigned i = 0; i < req->stages_run_; i++) {
+        if (req->stages_[i]->on_response_head != NULL)
+            req->stages_[i]->on_response_head(req);
+    }
+}
+
+void
+pipeline_response_body(struct req *req, const char *p, size_t len)
+{
+    for (unsigned i = 0; i < req->stages_run_; i++) {
+        if (req->stages_[i]->on_response_body != NULL)
+            req->stages_[i]->on_response_body(req, p, len);
+    }
+}
+
+void
+pipeline_done(struct req *req)
+{
+    /* Reverse order: a later stage's hook may rely on an earlier one's state. */
+    for (unsigned i = req->stages_run_; i > 0; i--) {
+        if (req->stages_[i - 1]->on_done != NULL)
+            req->stages_[i - 1]->on_done(req);
+    }
+    req->stages_run_ = 0;
+}

@@ -1,0 +1,109 @@
+/*
+ * req.h - one request's state from its head to the end of its exchange.
+ *
+ * A req is created by the client connection when a head has been parsed,
+ * runs the stages (pipeline.h), is forwarded by the proxy, and is freed by
+ * req_finish() after the "done" hooks have seen how it ended. Its head's
+ * slices borrow the client connection's input buffer, which is not moved or
+ * reused until the head has been forwarded.
+ */
+#ifndef SLUICE_REQ_H
+#define SLUICE_REQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/http_parse.h"
+#include "util/strbuf.h"
+
+struct conn;
+struct worker;
+struct config;
+struct config_route;
+struct upstream_conn;
+struct stage;
+struct pipeline_ops;
+
+#define PIPELINE_MAX_STAGES 8
+
+/* How an exchange ended, for the done hooks. */
+enum req_outcome {
+    REQ_OUTCOME_COMPLETE,          /* the response reached the client whole */
+    REQ_OUTCOME_REFUSED,           /* answered by the gateway itself (error or stage) */
+    REQ_OUTCOME_CLIENT_GONE,       /* the client vanished before the end */
+    REQ_OUTCOME_UPSTREAM_FAILED,   /* the upstream failed or timed out */
+};
+
+struct req {
+    struct conn *conn;             /* borrowed; NULL once the client is gone */
+    struct worker *worker;         /* borrowed; outlives req */
+    struct config *cfg;            /* owns a reference */
+    const struct config_route *route; /* borrowed from cfg; NULL: no route */
+
+    struct http_head head;         /* slices borrow conn's input buffer, then head_buf */
+    char *head_buf;                /* owns: the head's bytes once req_keep_head ran */
+    struct http_msg_parser body_parser; /* frames the request body */
+    bool head_only;                /* HEAD: the response has no body */
+
+    char request_id[129];
+    size_t request_id_len;
+
+    /* Stages */
+    const struct stage *const *stages_; /* private: borrowed table */
+    size_t nstages_;
+    const struct pipeline_ops *ops_;    /* private: borrowed */
+    unsigned stages_run_;          /* private: how many stages' run() were called */
+    unsigned stage;                /* index of the stage running now */
+    bool in_stage;                 /* a stage runs and has not answered yet */
+    void *stage_data[PIPELINE_MAX_STAGES]; /* owned by each stage */
+    struct strbuf upstream_extra;  /* header lines stages add upstream */
+    struct strbuf response_extra;  /* header lines stages add to the response */
+    const char *user;              /* borrowed from a stage's data; NULL: anonymous */
+    const char *cache_status;      /* static; NULL: not a cache route */
+    const char *limit_decision;    /* static; NULL: no limits applied */
+
+    /* Exchange */
+    struct upstream_conn *up;      /* owns while forwarding */
+    struct strbuf out;             /* owns: the head for upstream */
+    size_t out_sent;
+    size_t body_pending;           /* request body bytes framed at conn->in's start, unsent */
+    struct http_msg_parser resp_parser;
+    struct http_head resp_head;    /* slices borrow up's buffer until the head is built */
+    struct strbuf resp_out;        /* owns: the head for the client */
+    size_t resp_out_sent;
+    size_t resp_pending;           /* response bytes framed at up->in's start, unsent */
+    bool resp_head_parsed;
+    bool resp_head_sent;           /* some response byte reached the client */
+    bool tunnel;                   /* 101: raw bytes both ways */
+    bool req_body_done;
+    bool resp_done;
+    bool retried;
+    bool close_after;              /* the client connection ends with this exchange */
+
+    /* Accounting */
+    unsigned status;
+    uint64_t bytes_out;
+    int64_t start_us;
+    int64_t upstream_start_us;     /* 0: never reached upstream */
+    int64_t upstream_us;
+    enum req_outcome outcome;
+};
+
+#endif
+
+/* Creates a request on conn under the worker's current config (a reference
+ * is taken). Owned by the caller (the conn) until req_finish(). */
+struct req *req_new(struct conn *conn, struct worker *w);
+
+/* Copies the head (which starts at head_start) into the request's own
+ * storage and points its slices there, so the connection's buffer can
+ * move on. */
+void req_keep_head(struct req *req, const char *head_start);
+
+/* Ends the request: the done hooks run, the access log line and metrics
+ * are written, and req is freed. */
+void req_finish(struct req *req);
+
+/* Fills request_id from the client's X-Request-Id when well-formed, else
+ * generates one. */
+void req_assign_id(struct req *req);

@@ -1,0 +1,281 @@
+/*
+ * worker.c - a worker thread: its event loop, listeners, pools, and the
+ * messages main sends it (reload, stop).
+ */
+#include "core/worker.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin/metrics.h"
+#include "config/config.h"
+#include "net/conn.h"
+#include "net/listener.h"
+#include "sluice.h"
+#include "upstream/upstream_pool.h"
+#include "util/accesslog.h"
+#include "util/bufpool.h"
+#include "util/log.h"
+
+#define WORKER_BACKLOG 4096
+#define WORKER_BUFFERS_KEPT 256
+/* Room for the largest head plus a good read of body bytes. */
+#define WORKER_BUF_MIN (64 * 1024)
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
+{
+    struct worker *w = arg;
+    if (w->draining) {
+        close(fd);
+        return;
+    }
+    conn_accept(w, fd, sa, (socklen_t)len);
+}
+
+static void
+on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    for (size_t i = 0; i < w->nlisteners; i++)
+        evconnlistener_enable(w->listeners[i]);
+}
+
+/* Out of file descriptors: the pending connection stays in the backlog and
+ * the listener would spin; pause accepting briefly instead. */
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct worker *w = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+        return;
+    log_warn("worker %u: cannot accept (%s); pausing accepts for 100ms", w->id, strerror(err));
+    for (size_t i = 0; i < w->nlisteners; i++)
+        evconnlistener_disable(w->listeners[i]);
+    struct timeval tv = {0, 100 * 1000};
+    event_add(w->accept_retry_ev, &tv);
+}
+
+static int
+bind_listeners(struct worker *w)
+{
+    const struct config *cfg = w->cfg;
+    w->listeners = xcalloc(cfg->nlisten, sizeof(*w->listeners));
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        const struct config_addr *a = &cfg->listen[i];
+        int fd = listener_bind((const struct sockaddr *)&a->sa, a->sa_len, WORKER_BACKLOG);
+        if (fd < 0) {
+            log_error("cannot listen on %s: %s", a->text, strerror(errno));
+            return -1;
+        }
+        w->listeners[i] = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+        evconnlistener_set_error_cb(w->listeners[i], on_accept_error);
+        w->nlisteners++;
+    }
+    return 0;
+}
+
+static void
+make_pools(struct worker *w)
+{
+    const struct config *cfg = w->cfg;
+    w->pools = xcalloc(cfg->nupstreams, sizeof(*w->pools));
+    for (size_t i = 0; i < cfg->nupstreams; i++)
+        w->pools[i] = upstream_pool_new(w, &cfg->upstreams[i]);
+}
+
+static void
+retire_pools(struct worker *w)
+{
+    for (size_t i = 0; w->pools != NULL && i < w->cfg->nupstreams; i++)
+        upstream_pool_retire(w->pools[i]);
+    free(w->pools);
+    w->pools = NULL;
+}
+
+static void
+open_access_log(struct worker *w)
+{
+    w->alog = access_log_new(w->base, w->cfg->log.access ? w->cfg->log.access : "stdout");
+    if (w->alog == NULL) {
+        log_error("cannot open access log %s: %s; logging to stderr", w->cfg->log.access,
+                  strerror(errno));
+        w->alog = access_log_new(w->base, "stderr");
+    }
+}
+
+static bool
+same_string(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* In-flight requests keep the config they started with; new ones get cfg. */
+static void
+switch_config(struct worker *w, struct config *cfg)
+{
+    bool reopen_log = !same_string(w->cfg->log.access, cfg->log.access);
+    retire_pools(w);
+    struct config *old = w->cfg;
+    w->cfg = cfg;
+    make_pools(w);
+    if (reopen_log) {
+        access_log_free(w->alog);
+        open_access_log(w);
+    }
+    config_unref(old);
+}
+
+static void
+begin_drain(struct worker *w)
+{
+    if (w->draining)
+        return;
+    w->draining = true;
+    for (size_t i = 0; i < w->nlisteners; i++)
+        evconnlistener_free(w->listeners[i]);
+    w->nlisteners = 0;
+    struct conn *c = w->conns;
+    while (c != NULL) {
+        struct conn *next = c->next;
+        conn_drain(c);
+        c = next;
+    }
+    if (w->nconns == 0)
+        event_base_loopbreak(w->base);
+}
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    uint64_t v;
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        log_warn("worker %u: wake read failed: %s", w->id, strerror(errno));
+    struct config *cfg = atomic_exchange(&w->next_cfg, NULL);
+    if (cfg != NULL)
+        switch_config(w, cfg);
+    if (atomic_load(&w->stop_requested))
+        begin_drain(w);
+}
+
+static void
+wake(struct worker *w)
+{
+    uint64_t one = 1;
+    if (write(w->wake_fd, &one, sizeof(one)) < 0)
+        log_warn("worker %u: cannot wake: %s", w->id, strerror(errno));
+}
+
+struct worker *
+worker_new(unsigned id, struct config *cfg)
+{
+    struct worker *w = xcalloc(1, sizeof(*w));
+    w->id = id;
+    w->cfg = config_ref(cfg);
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK); /* one thread per base */
+    w->base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    size_t buf_size = cfg->http.max_header_size + 4096;
+    w->bufs = bufpool_new(buf_size > WORKER_BUF_MIN ? buf_size : WORKER_BUF_MIN,
+                          WORKER_BUFFERS_KEPT);
+    w->metrics = metrics_shard_new();
+    randombytes_buf(&w->rid_seed, sizeof(w->rid_seed));
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
+    event_add(w->wake_ev, NULL);
+    w->accept_retry_ev = evtimer_new(w->base, on_accept_retry, w);
+    open_access_log(w);
+    make_pools(w);
+    if (bind_listeners(w) != 0) {
+        worker_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct worker *w = arg;
+    event_base_dispatch(w->base);
+    access_log_flush(w->alog);
+    return NULL;
+}
+
+int
+worker_start(struct worker *w)
+{
+    return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+}
+
+void
+worker_reload(struct worker *w, struct config *cfg)
+{
+    struct config *stale = atomic_exchange(&w->next_cfg, config_ref(cfg));
+    if (stale != NULL)
+        config_unref(stale);
+    wake(w);
+}
+
+void
+worker_stop(struct worker *w)
+{
+    atomic_store(&w->stop_requested, true);
+    wake(w);
+}
+
+int
+worker_join(struct worker *w, int64_t timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return pthread_timedjoin_np(w->thread, NULL, &ts) == 0 ? 0 : -1;
+}
+
+void
+worker_conn_closed(struct worker *w)
+{
+    w->nconns--;
+    if (w->draining && w->nconns == 0)
+        event_base_loopbreak(w->base);
+}
+
+/* Only for a worker whose thread has ended or never started. */
+void
+worker_free(struct worker *w)
+{
+    for (size_t i = 0; i < w->nlisteners; i++)
+        evconnlistener_free(w->listeners[i]);
+    free(w->listeners);
+    while (w->conns != NULL)
+        conn_close(w->conns);
+    retire_pools(w);
+    access_log_free(w->alog);
+    event_free(w->wake_ev);
+    event_free(w->accept_retry_ev);
+    close(w->wake_fd);
+    struct config *pending = atomic_exchange(&w->next_cfg, NULL);
+    if (pending != NULL)
+        config_unref(pending);
+    config_unref(w->cfg);
+    event_base_free(w->base);
+    bufpool_free(w->bufs);
+    free(w);
+}

@@ -1,0 +1,65 @@
+/*
+ * worker.h - one thread with its own event loop, listening sockets
+ * (SO_REUSEPORT), buffer pool, upstream pools, access log and metrics
+ * shard. Nothing on the request path is shared between workers except the
+ * immutable config and the upstream health array.
+ *
+ * The main thread talks to a worker only through worker_reload() and
+ * worker_stop(), which post a message the worker reads from an eventfd.
+ */
+#ifndef SLUICE_WORKER_H
+#define SLUICE_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config;
+struct event_base;
+struct event;
+struct evconnlistener;
+struct bufpool;
+struct access_log;
+struct metrics_shard;
+struct upstream_pool;
+struct conn;
+
+struct worker {
+    unsigned id;
+    pthread_t thread;
+    struct event_base *base;       /* owns */
+    struct config *cfg;            /* owns a reference: new requests start under it */
+    struct config *_Atomic next_cfg; /* owns a reference once posted by main */
+    _Atomic bool stop_requested;
+    int wake_fd;                   /* owns: eventfd main -> worker */
+    struct event *wake_ev;         /* owns */
+    struct evconnlistener **listeners; /* owns */
+    size_t nlisteners;
+    struct event *accept_retry_ev; /* owns: re-enables accepting after EMFILE */
+    struct bufpool *bufs;          /* owns */
+    struct upstream_pool **pools;  /* owns; one per cfg->upstreams entry */
+    struct access_log *alog;       /* owns */
+    struct metrics_shard *metrics; /* borrowed: process-wide registry */
+    struct conn *conns;            /* borrowed list of live client connections */
+    unsigned nconns;
+    bool draining;
+    uint64_t rid_seed;             /* request ids: seed + counter, unique per process start */
+    uint64_t rid_counter;
+};
+
+/* Creates the worker and binds its listening sockets; the thread is not
+ * started yet. Returns NULL (after logging) when binding fails. */
+struct worker *worker_new(unsigned id, struct config *cfg);
+int worker_start(struct worker *w);
+/* Posts a new config (takes a reference); in-flight requests keep theirs. */
+void worker_reload(struct worker *w, struct config *cfg);
+/* Stops accepting and drains; the thread ends when no connection is left. */
+void worker_stop(struct worker *w);
+/* Joins the thread, waiting at most timeout_ms; returns -1 on timeout. */
+int worker_join(struct worker *w, int64_t timeout_ms);
+void worker_free(struct worker *w);
+
+/* Called by conn.c when a connection closes, so a draining worker can end. */
+void worker_conn_closed(struct worker *w);
+
+#endif

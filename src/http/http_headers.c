@@ -1,0 +1,196 @@
+/*
+ * http_headers.c - the request and response heads the gateway sends on.
+ */
+#include "http/http_headers.h"
+
+#include <stdio.h>
+
+#include "config/config.h"
+#include "http/http_parse.h"
+#include "util/strbuf.h"
+
+/* Fields that describe one connection, never forwarded (RFC 9110 §7.6.1),
+ * plus the ones the gateway sets itself. */
+static const char *const request_dropped[] = {
+    "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+    "x-forwarded-for", "x-forwarded-proto", "x-request-id",
+    "x-sluice-user", "x-sluice-session", "x-sluice-plan",
+};
+
+static const char *const response_dropped[] = {
+    "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "x-request-id",
+};
+
+static bool
+in_list(struct sl_slice name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (sl_slice_eq_lower(name, list[i]))
+            return true;
+    }
+    return false;
+}
+
+/* A field named by a Connection option is hop-by-hop too. */
+static bool
+named_by_connection(const struct http_head *head, struct sl_slice name)
+{
+    char lower[64];
+    if (name.len >= sizeof(lower))
+        return false;
+    for (size_t i = 0; i < name.len; i++) {
+        char c = name.p[i];
+        lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    lower[name.len] = '\0';
+    for (unsigned i = 0; i < head->nheaders; i++) {
+        if (sl_slice_eq_lower(head->headers[i].name, "connection") &&
+            http_list_has_token(head->headers[i].value, lower))
+            return true;
+    }
+    return false;
+}
+
+static bool
+is_set_header(const struct config_upstream *up, struct sl_slice name)
+{
+    for (size_t i = 0; up != NULL && i < up->nset_headers; i++) {
+        if (sl_slice_eq_lower(name, up->set_headers[i].name))
+            return true;
+    }
+    return false;
+}
+
+static void
+append_field(struct strbuf *out, struct sl_slice name, struct sl_slice value)
+{
+    strbuf_reserve(out, name.len + value.len + 4);
+    strbuf_append_slice(out, name);
+    strbuf_append(out, ": ", 2);
+    strbuf_append_slice(out, value);
+    strbuf_append(out, "\r\n", 2);
+}
+
+/* X-Forwarded-For per SPEC section 11: append the peer when it is a
+ * trusted proxy, otherwise replace whatever the client claimed. */
+static void
+append_forwarded_for(struct strbuf *out, const struct http_forward_request *fr)
+{
+    strbuf_append_str(out, "X-Forwarded-For: ");
+    if (fr->peer_trusted) {
+        for (unsigned i = 0; i < fr->head->nheaders; i++) {
+            const struct http_header *h = &fr->head->headers[i];
+            if (sl_slice_eq_lower(h->name, "x-forwarded-for") && h->value.len > 0) {
+                strbuf_append_slice(out, h->value);
+                strbuf_append(out, ", ", 2);
+            }
+        }
+    }
+    strbuf_append_slice(out, fr->client_ip);
+    strbuf_append(out, "\r\n", 2);
+}
+
+void
+http_headers_build_request(struct strbuf *out, const struct http_forward_request *fr)
+{
+    const struct http_head *head = fr->head;
+    bool upgrade = head->upgrade && http_head_find(head, "upgrade") != NULL;
+    strbuf_reserve(out, head->head_len + 256);
+    strbuf_append_slice(out, head->method);
+    strbuf_append(out, " ", 1);
+    strbuf_append_slice(out, head->target);
+    strbuf_append_str(out, head->version_minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+    for (unsigned i = 0; i < head->nheaders; i++) {
+        const struct http_header *h = &head->headers[i];
+        if (upgrade && sl_slice_eq_lower(h->name, "upgrade")) {
+            append_field(out, h->name, h->value);
+            continue;
+        }
+        if (in_list(h->name, request_dropped, SL_ARRAY_LEN(request_dropped)) ||
+            is_set_header(fr->upstream, h->name) || named_by_connection(head, h->name))
+            continue;
+        append_field(out, h->name, h->value);
+    }
+    if (upgrade)
+        strbuf_append_str(out, "Connection: upgrade\r\n");
+    append_forwarded_for(out, fr);
+    strbuf_append_str(out, "X-Forwarded-Proto: http\r\n");
+    append_field(out, SL_SLICE_LIT("X-Request-Id"), fr->request_id);
+    for (size_t i = 0; fr->upstream != NULL && i < fr->upstream->nset_headers; i++) {
+        const struct config_header *sh = &fr->upstream->set_headers[i];
+        append_field(out, (struct sl_slice){sh->name, strlen(sh->name)},
+                     (struct sl_slice){sh->value, strlen(sh->value)});
+    }
+    strbuf_append_slice(out, fr->extra);
+    strbuf_append(out, "\r\n", 2);
+}
+
+void
+http_headers_build_response(struct strbuf *out, const struct http_forward_response *fr)
+{
+    const struct http_head *head = fr->head;
+    bool switching = head->status == 101;
+    char status_line[64];
+    int n = snprintf(status_line, sizeof(status_line), "HTTP/1.1 %u ", head->status);
+    strbuf_reserve(out, head->head_len + 128 + fr->extra.len);
+    strbuf_append(out, status_line, (size_t)n);
+    strbuf_append_slice(out, head->reason);
+    strbuf_append(out, "\r\n", 2);
+    for (unsigned i = 0; i < head->nheaders; i++) {
+        const struct http_header *h = &head->headers[i];
+        if (switching && sl_slice_eq_lower(h->name, "upgrade")) {
+            append_field(out, h->name, h->value);
+            continue;
+        }
+        if (in_list(h->name, response_dropped, SL_ARRAY_LEN(response_dropped)) ||
+            named_by_connection(head, h->name))
+            continue;
+        append_field(out, h->name, h->value);
+    }
+    append_field(out, SL_SLICE_LIT("X-Request-Id"), fr->request_id);
+    strbuf_append_slice(out, fr->extra);
+    if (switching)
+        strbuf_append_str(out, "Connection: upgrade\r\n");
+    else if (fr->close)
+        strbuf_append_str(out, "Connection: close\r\n");
+    else if (fr->client_http10_keepalive)
+        strbuf_append_str(out, "Connection: keep-alive\r\n");
+    strbuf_append(out, "\r\n", 2);
+}
+
+bool
+http_headers_request_id_valid(struct sl_slice v)
+{
+    if (v.len == 0 || v.len > 128)
+        return false;
+    for (size_t i = 0; i < v.len; i++) {
+        char c = v.p[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+struct sl_slice
+http_headers_client_ip(const struct http_head *head, struct sl_slice peer_ip, bool peer_trusted)
+{
+    if (!peer_trusted)
+        return peer_ip;
+    const struct http_header *xff = NULL;
+    for (unsigned i = 0; i < head->nheaders; i++) {
+        if (sl_slice_eq_lower(head->headers[i].name, "x-forwarded-for"))
+            xff = &head->headers[i];
+    }
+    if (xff == NULL || xff->value.len == 0)
+        return peer_ip;
+    size_t end = xff->value.len, start = end;
+    while (start > 0 && xff->value.p[start - 1] != ',')
+        start--;
+    while (start < end && (xff->value.p[start] == ' ' || xff->value.p[start] == '\t'))
+        start++;
+    if (start == end)
+        return peer_ip;
+    return (struct sl_slice){xff->value.p + start, end - start};
+}

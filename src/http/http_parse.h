@@ -1,0 +1,106 @@
+/*
+ * http_parse.h - HTTP/1.1 message heads and body framing (RFC 9112), on top
+ * of the http_parser library (nodejs/http-parser 2.9), plus the checks it
+ * leaves to its caller: header names are tokens, no obs-fold, one Host.
+ *
+ * Pure: no I/O and no allocation. Slices in a head borrow the caller's
+ * buffer, which must not move until the head is no longer needed.
+ *
+ *   head bytes --http_parse_head--> struct http_head (slices into buf)
+ *   body bytes --http_parse_body--> how many bytes belong to this message
+ *
+ * The body is never copied or decoded here: the proxy forwards the bytes as
+ * they came and only needs to know where the message ends.
+ */
+#ifndef SLUICE_HTTP_PARSE_H
+#define SLUICE_HTTP_PARSE_H
+
+#include <http_parser.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sluice.h"
+
+#define HTTP_MAX_HEADERS 100
+
+enum http_parse_result { HTTP_PARSE_OK, HTTP_PARSE_INCOMPLETE, HTTP_PARSE_ERROR };
+
+enum http_msg_kind { HTTP_MSG_REQUEST, HTTP_MSG_RESPONSE };
+
+enum http_body_kind {
+    HTTP_BODY_NONE,
+    HTTP_BODY_LENGTH,              /* Content-Length bytes */
+    HTTP_BODY_CHUNKED,
+    HTTP_BODY_UNTIL_CLOSE,         /* responses only: ends when upstream closes */
+};
+
+struct http_header {
+    struct sl_slice name;
+    struct sl_slice value;         /* without surrounding whitespace */
+};
+
+struct http_head {
+    struct sl_slice method;        /* requests */
+    struct sl_slice target;        /* requests: request-target as sent */
+    unsigned status;               /* responses */
+    struct sl_slice reason;        /* responses */
+    unsigned version_minor;        /* HTTP/1.x */
+    struct http_header headers[HTTP_MAX_HEADERS];
+    unsigned nheaders;
+    size_t head_len;               /* bytes of the head, final empty line included */
+    enum http_body_kind body;
+    uint64_t content_length;       /* HTTP_BODY_LENGTH */
+    bool keep_alive;               /* the sender allows another message after this one */
+    bool upgrade;                  /* request: asks to switch protocols; response: 101 */
+};
+
+struct http_msg_parser {
+    http_parser hp_;               /* private */
+    struct http_head *head_;       /* private; borrowed during http_parse_head */
+    size_t scanned_;               /* private: head bytes already searched for its end */
+    uint64_t body_left_;           /* private: Content-Length bytes still to come */
+    bool in_value_;                /* private */
+    bool complete_;                /* private */
+    bool skip_body_;               /* private: a response to HEAD */
+    uint64_t body_bytes;           /* decoded body bytes so far (limits chunked bodies) */
+    unsigned error_status;         /* on HTTP_PARSE_ERROR: 400, 413 or 431 */
+    const char *error;             /* on HTTP_PARSE_ERROR: static description */
+};
+
+/* skip_body: the message is a response to HEAD, so it has no body whatever
+ * its headers say (RFC 9110 §9.3.2). */
+void http_msg_parser_init(struct http_msg_parser *mp, enum http_msg_kind kind, bool skip_body);
+
+/*
+ * Parses the head at buf[0..len). INCOMPLETE: call again with the same buf
+ * start and more bytes. ERROR: error_status is 431 when no head ended
+ * within max_head bytes, else 400. OK: *head is filled (slices borrow buf)
+ * and head->head_len bytes were the head.
+ */
+enum http_parse_result http_parse_head(struct http_msg_parser *mp, struct http_head *head,
+                                       const char *buf, size_t len, size_t max_head);
+
+/*
+ * Feeds len body bytes that follow the head (or earlier body bytes).
+ * *consumed is how many of them belong to this message. OK: the message
+ * ended after *consumed bytes. INCOMPLETE: all len belong to it and more
+ * are expected. ERROR: bad chunked framing (error_status 400).
+ */
+enum http_parse_result http_parse_body(struct http_msg_parser *mp, const char *buf, size_t len,
+                                       size_t *consumed);
+
+/* True once the message is complete (a body-less message is complete
+ * right after its head). */
+static inline bool
+http_msg_complete(const struct http_msg_parser *mp)
+{
+    return mp->complete_;
+}
+
+/* Finds a header by lowercase name; NULL when absent. */
+const struct http_header *http_head_find(const struct http_head *head, const char *lower_name);
+
+/* True when the comma-separated list in value contains token (case-insensitive). */
+bool http_list_has_token(struct sl_slice value, const char *lower_token);
+
+#endif

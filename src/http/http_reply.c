@@ -1,0 +1,112 @@
+/*
+ * http_reply.c - JSON error responses.
+ */
+#include "http/http_reply.h"
+
+#include <stdio.h>
+
+#include "util/strbuf.h"
+
+struct status_text {
+    unsigned status;
+    const char *reason;
+    const char *code;
+};
+
+static const struct status_text statuses[] = {
+    {200, "OK", "ok"},
+    {400, "Bad Request", "bad_request"},
+    {401, "Unauthorized", "unauthorized"},
+    {403, "Forbidden", "forbidden"},
+    {404, "Not Found", "not_found"},
+    {405, "Method Not Allowed", "method_not_allowed"},
+    {408, "Request Timeout", "request_timeout"},
+    {409, "Conflict", "conflict"},
+    {411, "Length Required", "length_required"},
+    {413, "Content Too Large", "body_too_large"},
+    {422, "Unprocessable Content", "unprocessable"},
+    {429, "Too Many Requests", "rate_limited"},
+    {431, "Request Header Fields Too Large", "headers_too_large"},
+    {500, "Internal Server Error", "internal_error"},
+    {501, "Not Implemented", "not_implemented"},
+    {502, "Bad Gateway", "bad_gateway"},
+    {503, "Service Unavailable", "unavailable"},
+    {504, "Gateway Timeout", "gateway_timeout"},
+};
+
+static const struct status_text *
+find_status(unsigned status)
+{
+    for (size_t i = 0; i < SL_ARRAY_LEN(statuses); i++) {
+        if (statuses[i].status == status)
+            return &statuses[i];
+    }
+    return NULL;
+}
+
+const char *
+http_reply_reason(unsigned status)
+{
+    const struct status_text *s = find_status(status);
+    return s ? s->reason : "Unknown";
+}
+
+const char *
+http_reply_error_code(unsigned status)
+{
+    const struct status_text *s = find_status(status);
+    return s ? s->code : "error";
+}
+
+/* Messages are our own static strings, but escape anyway: cheap insurance. */
+static void
+append_json_string(struct strbuf *out, const char *s)
+{
+    strbuf_append(out, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            strbuf_append(out, esc, 2);
+        } else if (c < 0x20) {
+            char esc[8];
+            int n = snprintf(esc, sizeof(esc), "\\u%04x", c);
+            strbuf_append(out, esc, (size_t)n);
+        } else {
+            strbuf_append(out, (const char *)&c, 1);
+        }
+    }
+    strbuf_append(out, "\"", 1);
+}
+
+void
+http_reply_build(struct strbuf *out, const struct http_reply *r)
+{
+    struct strbuf body = {0};
+    strbuf_append_str(&body, "{\"error\":");
+    append_json_string(&body, r->error ? r->error : http_reply_error_code(r->status));
+    if (r->message != NULL) {
+        strbuf_append_str(&body, ",\"message\":");
+        append_json_string(&body, r->message);
+    }
+    strbuf_append_str(&body, "}\n");
+
+    char line[160];
+    int n = snprintf(line, sizeof(line),
+                     "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\n",
+                     r->status, http_reply_reason(r->status), body.len);
+    strbuf_append(out, line, (size_t)n);
+    if (r->request_id.len > 0) {
+        strbuf_append_str(out, "X-Request-Id: ");
+        strbuf_append_slice(out, r->request_id);
+        strbuf_append(out, "\r\n", 2);
+    }
+    strbuf_append_slice(out, r->extra_headers);
+    if (r->close)
+        strbuf_append_str(out, "Connection: close\r\n");
+    strbuf_append(out, "\r\n", 2);
+    if (!r->head_only)
+        strbuf_append(out, body.p, body.len);
+    strbuf_deinit(&body);
+}

@@ -1,0 +1,33 @@
+/*
+ * http_reply.h - responses the gateway makes itself: every one carries a
+ * JSON body {"error": "<code>", "message": "<why>"} (SPEC section 4).
+ */
+#ifndef SLUICE_HTTP_REPLY_H
+#define SLUICE_HTTP_REPLY_H
+
+#include <stdbool.h>
+
+#include "sluice.h"
+
+struct strbuf;
+
+struct http_reply {
+    unsigned status;
+    const char *error;             /* machine code, e.g. "bad_request"; NULL: from status */
+    const char *message;           /* human text; NULL: none */
+    struct sl_slice request_id;    /* echoed as X-Request-Id when non-empty */
+    struct sl_slice extra_headers; /* whole "Name: value\r\n" lines */
+    bool close;                    /* add Connection: close */
+    bool head_only;                /* a HEAD request: no body bytes */
+};
+
+/* Appends the whole response (head and body) to out. */
+void http_reply_build(struct strbuf *out, const struct http_reply *r);
+
+/* "Not Found" for 404 and so on; "Unknown" when the code has no phrase here. */
+const char *http_reply_reason(unsigned status);
+
+/* "not_found" for 404 and so on. */
+const char *http_reply_error_code(unsigned status);
+
+#endif

@@ -1,0 +1,462 @@
+/*
+ * conn.c - client connections: heads, the gateway's own replies,
+ * keep-alive and timeouts. See conn.h for the state diagram.
+ */
+#include "net/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "config/route.h"
+#include "core/pipeline.h"
+#include "core/req.h"
+#include "core/worker.h"
+#include "http/http_reply.h"
+#include "upstream/proxy.h"
+#include "util/bufpool.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+static void conn_drive(struct conn *c);
+static void stage_reply(struct req *req, unsigned status, const char *error, const char *message);
+static void stage_abandon(struct req *req);
+
+static const struct pipeline_ops gateway_ops = {
+    .forward = proxy_forward,
+    .reply = stage_reply,
+    .abandon = stage_abandon,
+};
+
+static const struct config *
+conn_cfg(const struct conn *c)
+{
+    return c->req != NULL ? c->req->cfg : c->worker->cfg;
+}
+
+void
+conn_want_read(struct conn *c, bool on)
+{
+    if (on == c->reading)
+        return;
+    c->reading = on;
+    if (on)
+        event_add(c->rev, NULL);
+    else
+        event_del(c->rev);
+}
+
+void
+conn_want_write(struct conn *c, bool on)
+{
+    if (on == c->writing)
+        return;
+    c->writing = on;
+    if (on)
+        event_add(c->wev, NULL);
+    else
+        event_del(c->wev);
+}
+
+/* The timer is armed for the earliest deadline and, when it fires early
+ * (the deadline moved on with activity), re-armed for the rest: so a read
+ * that extends the deadline costs no timer operation. */
+static void
+arm_timer(struct conn *c, int64_t now)
+{
+    int64_t wait = c->deadline_ms - now;
+    struct timeval tv = {.tv_sec = wait / 1000, .tv_usec = (wait % 1000) * 1000};
+    event_add(c->timer, &tv);
+    c->timer_at_ms = c->deadline_ms;
+}
+
+void
+conn_set_deadline(struct conn *c, uint32_t timeout_ms)
+{
+    if (timeout_ms == 0) {
+        c->deadline_ms = INT64_MAX;
+        return;
+    }
+    int64_t now = clock_now_ms();
+    c->deadline_ms = now + timeout_ms;
+    if (c->timer_at_ms == 0 || c->timer_at_ms > c->deadline_ms)
+        arm_timer(c, now);
+}
+
+ssize_t
+conn_read(struct conn *c)
+{
+    if (c->in == NULL)
+        c->in = bufpool_acquire(c->worker->bufs);
+    struct buf *b = c->in;
+    if (b->end == b->cap)
+        buf_compact(b);
+    if (b->end == b->cap)
+        return -2;
+    ssize_t n = read(c->fd, b->data + b->end, b->cap - b->end);
+    if (n > 0) {
+        b->end += (size_t)n;
+        return n;
+    }
+    if (n == 0)
+        return 0;
+    return (errno == EAGAIN || errno == EINTR) ? -2 : -1;
+}
+
+static void
+release_buffer_if_empty(struct conn *c)
+{
+    if (c->in != NULL && buf_len(c->in) == 0) {
+        bufpool_release(c->worker->bufs, c->in);
+        c->in = NULL;
+    }
+}
+
+static void
+go_idle(struct conn *c)
+{
+    c->state = CONN_IDLE;
+    release_buffer_if_empty(c);
+    conn_want_write(c, false);
+    conn_want_read(c, true);
+    conn_set_deadline(c, conn_cfg(c)->http.idle_timeout_ms);
+}
+
+static void
+finish_request(struct conn *c)
+{
+    struct req *req = c->req;
+    c->req = NULL;
+    if (req != NULL) {
+        if (req->close_after)
+            c->close_after = true;
+        req_finish(req);
+    }
+}
+
+void
+conn_close(struct conn *c)
+{
+    struct req *req = c->req;
+    c->req = NULL;
+    if (req != NULL) {
+        if (req->in_stage) {
+            req->conn = NULL; /* the stage's eventual req_next/req_fail finishes it */
+        } else {
+            if (c->state == CONN_EXCHANGE || c->state == CONN_TUNNEL)
+                proxy_abort(req);
+            else if (req->outcome == REQ_OUTCOME_COMPLETE)
+                req->outcome = REQ_OUTCOME_CLIENT_GONE;
+            req->conn = NULL;
+            req_finish(req);
+        }
+    }
+    event_free(c->rev);
+    event_free(c->wev);
+    event_free(c->timer);
+    close(c->fd);
+    bufpool_release(c->worker->bufs, c->in);
+    strbuf_deinit(&c->out);
+    struct worker *w = c->worker;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    free(c);
+    worker_conn_closed(w);
+}
+
+void
+conn_exchange_done(struct conn *c)
+{
+    finish_request(c);
+    if (c->close_after) {
+        conn_close(c);
+        return;
+    }
+    go_idle(c);
+    if (!c->driving && c->in != NULL && buf_len(c->in) > 0)
+        conn_drive(c);
+}
+
+/* Writes what is left of our own reply; returns true when all is out. */
+static bool
+flush_out(struct conn *c)
+{
+    while (c->out_sent < c->out.len) {
+        ssize_t n = write(c->fd, c->out.p + c->out_sent, c->out.len - c->out_sent);
+        if (n > 0) {
+            c->out_sent += (size_t)n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return false;
+        c->close_after = true; /* the client is gone; nothing more to write */
+        c->out_sent = c->out.len;
+    }
+    c->out.len = c->out_sent = 0;
+    return true;
+}
+
+static void
+reply_written(struct conn *c)
+{
+    conn_want_write(c, false);
+    conn_exchange_done(c);
+}
+
+void
+conn_reply_error(struct conn *c, unsigned status, const char *error, const char *message)
+{
+    struct req *req = c->req;
+    struct http_reply r = {
+        .status = status,
+        .error = error,
+        .message = message,
+    };
+    /* Unread body bytes would be taken for the next request: close instead
+     * of discarding them. Errors of framing close too (RFC 9112 §9.6). */
+    if (status == 400 || status == 408 || status == 413 || status == 431 || c->worker->draining)
+        c->close_after = true;
+    if (req != NULL) {
+        if (!http_msg_complete(&req->body_parser))
+            c->close_after = true;
+        r.request_id = (struct sl_slice){req->request_id, req->request_id_len};
+        r.extra_headers = (struct sl_slice){req->response_extra.p, req->response_extra.len};
+        r.head_only = req->head_only;
+        req->status = status;
+        if (req->outcome == REQ_OUTCOME_COMPLETE)
+            req->outcome = REQ_OUTCOME_REFUSED;
+    }
+    r.close = c->close_after;
+    c->out.len = c->out_sent = 0;
+    http_reply_build(&c->out, &r);
+    if (req != NULL)
+        req->bytes_out += c->out.len;
+    c->state = CONN_REPLY;
+    conn_want_read(c, false);
+    if (flush_out(c)) {
+        reply_written(c);
+        return;
+    }
+    conn_want_write(c, true);
+    conn_set_deadline(c, conn_cfg(c)->http.body_timeout_ms);
+}
+
+static void
+stage_reply(struct req *req, unsigned status, const char *error, const char *message)
+{
+    conn_reply_error(req->conn, status, error, message);
+}
+
+static void
+stage_abandon(struct req *req)
+{
+    req_finish(req);
+}
+
+/* The request path: the target without its query; for an absolute-form
+ * target (RFC 9112 §3.2.2) the part after the authority. */
+static struct sl_slice
+request_path(struct sl_slice target)
+{
+    const char *p = target.p, *end = target.p + target.len;
+    if (target.len > 0 && p[0] != '/') {
+        const char *scheme_end = memchr(p, ':', target.len);
+        if (scheme_end != NULL && end - scheme_end > 3 && scheme_end[1] == '/' &&
+            scheme_end[2] == '/') {
+            const char *slash = memchr(scheme_end + 3, '/', (size_t)(end - scheme_end - 3));
+            p = slash != NULL ? slash : end;
+        }
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    return (struct sl_slice){p, (size_t)((q ? q : end) - p)};
+}
+
+static void
+start_request(struct conn *c)
+{
+    struct req *req = c->req;
+    const struct config *cfg = req->cfg;
+    req_keep_head(req, c->in->data + c->in->start);
+    c->in->start += req->head.head_len;
+    req_assign_id(req);
+    req->head_only = sl_slice_eq_lower(req->head.method, "head");
+    if (!req->head.keep_alive)
+        req->close_after = true;
+
+    if (req->head.body == HTTP_BODY_LENGTH && req->head.content_length > cfg->http.max_body_size) {
+        conn_reply_error(c, 413, NULL, "request body too large");
+        return;
+    }
+    struct sl_slice path = request_path(req->head.target);
+    unsigned method_bit = config_method_bit(req->head.method.p, req->head.method.len);
+    if (route_match(cfg, path.p, path.len, method_bit, &req->route) != ROUTE_MATCHED) {
+        req->route = NULL;
+        conn_reply_error(c, 404, NULL, "no route for this request");
+        return;
+    }
+    c->state = CONN_STAGES;
+    conn_want_read(c, false);
+    conn_set_deadline(c, 0);
+    pipeline_start(req, pipeline_stages, pipeline_nstages, &gateway_ops);
+}
+
+/* Parses the head in c->in; returns false when more bytes are needed. */
+static bool
+parse_head(struct conn *c)
+{
+    const struct config *cfg = c->worker->cfg;
+    if (c->req == NULL)
+        c->req = req_new(c, c->worker);
+    struct req *req = c->req;
+    struct buf *b = c->in;
+    enum http_parse_result r = http_parse_head(&req->body_parser, &req->head, b->data + b->start,
+                                               buf_len(b), cfg->http.max_header_size);
+    if (r == HTTP_PARSE_INCOMPLETE)
+        return false;
+    if (r == HTTP_PARSE_ERROR) {
+        req->close_after = true;
+        conn_reply_error(c, req->body_parser.error_status, NULL, req->body_parser.error);
+        return true;
+    }
+    start_request(c);
+    return true;
+}
+
+/* Handles every complete head in the buffer, one request at a time; a
+ * reply that completes at once loops here instead of recursing. */
+static void
+conn_drive(struct conn *c)
+{
+    c->driving = true;
+    while (c->state == CONN_IDLE || c->state == CONN_HEAD) {
+        if (c->in == NULL || buf_len(c->in) == 0)
+            break;
+        if (c->state == CONN_IDLE) {
+            c->state = CONN_HEAD;
+            /* A head must arrive whole within header_timeout of its first byte. */
+            conn_set_deadline(c, c->worker->cfg->http.header_timeout_ms);
+            if (c->in->start > 0 && c->in->end > c->in->cap / 2)
+                buf_compact(c->in);
+        }
+        if (!parse_head(c))
+            break;
+    }
+    c->driving = false;
+}
+
+static void
+on_readable(struct conn *c)
+{
+    if (c->state == CONN_EXCHANGE || c->state == CONN_TUNNEL) {
+        proxy_client_readable(c);
+        return;
+    }
+    ssize_t n = conn_read(c);
+    if (n == 0 || n == -1) {
+        conn_close(c);
+        return;
+    }
+    if (n == -2 && (c->in == NULL || c->in->end < c->in->cap))
+        return;
+    conn_drive(c);
+}
+
+static void
+on_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    if (what & EV_WRITE) {
+        if (c->state == CONN_REPLY) {
+            if (flush_out(c))
+                reply_written(c);
+        } else {
+            proxy_client_writable(c);
+        }
+        return;
+    }
+    on_readable(c);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    int64_t now = clock_now_ms();
+    c->timer_at_ms = 0;
+    if (c->deadline_ms == INT64_MAX)
+        return;
+    if (now < c->deadline_ms) {
+        arm_timer(c, now);
+        return;
+    }
+    c->deadline_ms = INT64_MAX;
+    switch (c->state) {
+    case CONN_HEAD:
+        c->close_after = true;
+        conn_reply_error(c, 408, NULL, "request header not received in time");
+        break;
+    case CONN_EXCHANGE:
+    case CONN_TUNNEL:
+        proxy_client_timeout(c);
+        break;
+    case CONN_STAGES:
+        break;
+    default:
+        conn_close(c);
+        break;
+    }
+}
+
+static void
+describe_peer(struct conn *c, const struct sockaddr *peer)
+{
+    const void *addr = peer->sa_family == AF_INET6
+                           ? (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr
+                           : (const void *)&((const struct sockaddr_in *)peer)->sin_addr;
+    if (inet_ntop(peer->sa_family, addr, c->peer_ip, sizeof(c->peer_ip)) == NULL)
+        strcpy(c->peer_ip, "unknown");
+    /* Show IPv4-mapped IPv6 peers as plain IPv4. */
+    if (strncmp(c->peer_ip, "::ffff:", 7) == 0 && strchr(c->peer_ip, '.') != NULL)
+        memmove(c->peer_ip, c->peer_ip + 7, strlen(c->peer_ip + 7) + 1);
+    c->peer_ip_len = strlen(c->peer_ip);
+}
+
+void
+conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->worker = w;
+    c->fd = fd;
+    c->deadline_ms = INT64_MAX;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    describe_peer(c, peer);
+    c->peer_trusted = config_is_trusted_proxy(w->cfg, peer);
+    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
+    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_event, c);
+    c->timer = evtimer_new(w->base, on_timer, c);
+    c->next = w->conns;
+    if (w->conns != NULL)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    go_idle(c);
+}
+
+void
+conn_drain(struct conn *c)
+{
+    c->close_after = true;
+    if (c->state == CONN_IDLE)
+        conn_close(c);
+}

@@ -1,0 +1,94 @@
+/*
+ * conn.h - a client connection: reads request heads, runs each request
+ * through the pipeline, answers the gateway's own replies, keeps the
+ * connection alive between requests, and enforces the http: timeouts.
+ *
+ *            +------- next pipelined request -------+
+ *            v                                      |
+ *   IDLE -> HEAD -> STAGES -> EXCHANGE (proxy.c) ---+--> CLOSED
+ *    ^  (no buffer)   \-> REPLY (our own answer) ---+
+ *    +-- idle_timeout closes ------------------------
+ *
+ * While in EXCHANGE, proxy.c drives the socket: the layout is exposed for
+ * it and for nothing else. The sockets are driven directly with persistent
+ * libevent events (no bufferevents): one read per readiness into a pooled
+ * buffer, writes go out at once, and EV_WRITE is armed only after EAGAIN.
+ */
+#ifndef SLUICE_CONN_H
+#define SLUICE_CONN_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "util/strbuf.h"
+
+struct worker;
+struct req;
+struct buf;
+struct event;
+
+enum conn_state {
+    CONN_IDLE,                     /* between requests: no buffer held */
+    CONN_HEAD,                     /* a head is arriving */
+    CONN_STAGES,                   /* the pipeline runs (maybe waiting on I/O) */
+    CONN_EXCHANGE,                 /* proxy.c forwards */
+    CONN_REPLY,                    /* writing the gateway's own response */
+    CONN_TUNNEL,                   /* upgraded: raw bytes both ways (proxy.c) */
+};
+
+struct conn {
+    struct worker *worker;         /* borrowed; outlives the conn */
+    int fd;
+    enum conn_state state;
+    struct event *rev;             /* owns: EV_READ|EV_PERSIST */
+    struct event *wev;             /* owns: EV_WRITE|EV_PERSIST, armed after EAGAIN */
+    struct event *timer;           /* owns: see conn_set_deadline */
+    int64_t deadline_ms;           /* monotonic; INT64_MAX: none */
+    int64_t timer_at_ms;           /* when the timer is armed for; 0: not armed */
+    struct buf *in;                /* owns; NULL while idle */
+    struct req *req;               /* owns; the request in progress */
+    struct strbuf out;             /* owns: our own reply, being written */
+    size_t out_sent;
+    bool reading;                  /* rev is added */
+    bool writing;                  /* wev is added */
+    bool driving;                  /* conn_drive is on the stack */
+    bool close_after;              /* close once the current response is out */
+    bool peer_trusted;
+    char peer_ip[INET6_ADDRSTRLEN];
+    size_t peer_ip_len;
+    struct conn *prev, *next;      /* worker's list */
+};
+
+/* Takes ownership of an accepted, non-blocking socket. */
+void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len);
+
+/* Sets when the current wait times out (monotonic ms from now; 0: never).
+ * Cheap to call on every read: the timer is only re-armed when needed. */
+void conn_set_deadline(struct conn *c, uint32_t timeout_ms);
+
+/* Turns reading/writing readiness on or off (no syscall when unchanged). */
+void conn_want_read(struct conn *c, bool on);
+void conn_want_write(struct conn *c, bool on);
+
+/* Reads once into c->in. Returns bytes read, 0 on EOF, -1 on error,
+ * -2 when nothing is available now or the buffer is full. */
+ssize_t conn_read(struct conn *c);
+
+/* The proxy is done with the current request: its done hooks ran. Continues
+ * with the next pipelined request, or idles, or closes (close_after). */
+void conn_exchange_done(struct conn *c);
+
+/* Answers the current request with a JSON error, then continues as for
+ * conn_exchange_done. */
+void conn_reply_error(struct conn *c, unsigned status, const char *error, const char *message);
+
+/* Closes now; the current request (if any) ends as outcome says. */
+void conn_close(struct conn *c);
+
+/* Draining: closes the connection if it is between requests, else marks it
+ * to close after the current response. */
+void conn_drain(struct conn *c);
+
+#endif

@@ -1,0 +1,553 @@
+/*
+ * proxy.c - the exchange between a client connection and an upstream
+ * connection: forward the head, stream the request body, stream the
+ * response back, then hand both connections back (SPEC section 4).
+ *
+ * Both directions share one shape:
+ *
+ *   read into the side's buffer -> frame (which bytes belong to this message)
+ *   -> writev(head rest, framed bytes) to the other side at once
+ *   -> EAGAIN: arm EV_WRITE there and stop reading here until it drains
+ *
+ * so a slow client slows upstream reads, and a body is never held whole.
+ */
+#include "upstream/proxy.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "admin/metrics.h"
+#include "config/config.h"
+#include "core/pipeline.h"
+#include "core/req.h"
+#include "core/worker.h"
+#include "http/http_headers.h"
+#include "net/conn.h"
+#include "upstream/upstream_pool.h"
+#include "util/bufpool.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+enum write_result { WRITE_DONE, WRITE_AGAIN, WRITE_FAILED };
+
+static void start_upstream(struct req *req, int exclude, bool fresh);
+static void pump_request(struct req *req);
+static void pump_response(struct req *req);
+
+/* Writes head[*head_sent..] then body[0..body_len) with one writev;
+ * *body_written says how much of body went. A short write means the
+ * socket buffer is full: report WRITE_AGAIN without trying again. */
+static enum write_result
+write_pair(int fd, const struct strbuf *head, size_t *head_sent, const char *body,
+           size_t body_len, size_t *body_written)
+{
+    struct iovec iov[2];
+    int n = 0;
+    size_t head_left = head->len - *head_sent;
+    *body_written = 0;
+    if (head_left > 0)
+        iov[n++] = (struct iovec){(char *)head->p + *head_sent, head_left};
+    if (body_len > 0)
+        iov[n++] = (struct iovec){(char *)body, body_len};
+    if (n == 0)
+        return WRITE_DONE;
+    ssize_t w;
+    do {
+        w = writev(fd, iov, n);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return errno == EAGAIN ? WRITE_AGAIN : WRITE_FAILED;
+    if ((size_t)w <= head_left) {
+        *head_sent += (size_t)w;
+    } else {
+        *head_sent = head->len;
+        *body_written = (size_t)w - head_left;
+    }
+    return (size_t)w == head_left + body_len ? WRITE_DONE : WRITE_AGAIN;
+}
+
+static struct upstream_pool *
+pool_for(struct req *req, bool *temporary)
+{
+    struct worker *w = req->worker;
+    const struct config_upstream *up = req->route->upstream;
+    *temporary = req->cfg != w->cfg;
+    if (!*temporary)
+        return w->pools[up->index];
+    /* The request began under a config a reload has replaced: a pool of its
+     * own, retired at once, so its connection is closed when done. */
+    return upstream_pool_new(w, up);
+}
+
+/* Gives the upstream connection back; reusable only after a clean end. */
+static void
+release_upstream(struct req *req, bool reusable)
+{
+    struct upstream_conn *uc = req->up;
+    if (uc == NULL)
+        return;
+    req->up = NULL;
+    if (req->upstream_start_us != 0)
+        req->upstream_us = clock_now_us() - req->upstream_start_us;
+    upstream_pool_release(uc, reusable);
+}
+
+/* The upstream failed: answer with status if the client has seen nothing
+ * of the response yet, else cut the client connection (a truncated body
+ * must not look complete). */
+static void
+upstream_failed(struct req *req, unsigned status, const char *kind, const char *message)
+{
+    struct conn *c = req->conn;
+    const char *name = req->route->upstream->name;
+    metrics_record_upstream_error(req->worker->metrics, name, kind);
+    log_warn("request %.*s: upstream %s: %s", (int)req->request_id_len, req->request_id, name,
+             message);
+    release_upstream(req, false);
+    req->outcome = REQ_OUTCOME_UPSTREAM_FAILED;
+    if (req->resp_head_sent || req->tunnel) {
+        conn_close(c);
+        return;
+    }
+    req->close_after = true;
+    conn_reply_error(c, status, NULL, message);
+}
+
+void
+proxy_forward(struct req *req)
+{
+    struct conn *c = req->conn;
+    c->state = CONN_EXCHANGE;
+    struct http_forward_request fr = {
+        .head = &req->head,
+        .client_ip = {c->peer_ip, c->peer_ip_len},
+        .peer_trusted = c->peer_trusted,
+        .request_id = {req->request_id, req->request_id_len},
+        .upstream = req->route->upstream,
+        .extra = {req->upstream_extra.p, req->upstream_extra.len},
+    };
+    http_headers_build_request(&req->out, &fr);
+    req->req_body_done = http_msg_complete(&req->body_parser);
+    http_msg_parser_init(&req->resp_parser, HTTP_MSG_RESPONSE, req->head_only);
+    req->upstream_start_us = clock_now_us();
+    start_upstream(req, -1, false);
+}
+
+static void
+start_upstream(struct req *req, int exclude, bool fresh)
+{
+    bool temporary;
+    struct upstream_pool *pool = pool_for(req, &temporary);
+    const char *err = NULL;
+    struct upstream_conn *uc = upstream_pool_acquire(pool, req, exclude, fresh, &err);
+    if (temporary)
+        upstream_pool_retire(pool);
+    if (uc == NULL) {
+        upstream_failed(req, 502, "connect", err);
+        return;
+    }
+    req->up = uc;
+    const struct config_upstream *up = req->route->upstream;
+    conn_want_read(req->conn, true);
+    if (uc->connecting) {
+        upstream_conn_want_write(uc, true);
+        upstream_conn_set_deadline(uc, up->connect_timeout_ms);
+        return;
+    }
+    upstream_conn_want_read(uc, true);
+    upstream_conn_set_deadline(uc, up->read_timeout_ms);
+    pump_request(req);
+}
+
+/* Marks which client bytes belong to the request body. Returns 0, or -1
+ * after answering a malformed or oversized body. */
+static int
+frame_request_body(struct req *req)
+{
+    struct conn *c = req->conn;
+    if (c->in == NULL)
+        return 0;
+    size_t avail = buf_len(c->in) - req->body_pending;
+    if (avail == 0 || req->req_body_done)
+        return 0;
+    if (req->tunnel) {
+        req->body_pending += avail;
+        return 0;
+    }
+    size_t n;
+    enum http_parse_result r = http_parse_body(&req->body_parser,
+                                               c->in->data + c->in->start + req->body_pending,
+                                               avail, &n);
+    req->body_pending += n;
+    unsigned status = 0;
+    const char *why = NULL;
+    if (r == HTTP_PARSE_ERROR) {
+        status = 400;
+        why = req->body_parser.error;
+    } else if (req->body_parser.body_bytes > req->cfg->http.max_body_size) {
+        status = 413;
+        why = "request body too large";
+    }
+    if (status == 0) {
+        req->req_body_done = r == HTTP_PARSE_OK;
+        return 0;
+    }
+    release_upstream(req, false);
+    if (req->resp_head_sent) {
+        conn_close(c);
+        return -1;
+    }
+    req->close_after = true;
+    conn_reply_error(c, status, NULL, why);
+    return -1;
+}
+
+static void
+pump_request(struct req *req)
+{
+    struct conn *c = req->conn;
+    struct upstream_conn *uc = req->up;
+    if (uc == NULL || uc->connecting)
+        return;
+    if (frame_request_body(req) != 0)
+        return;
+    const char *body = c->in != NULL ? c->in->data + c->in->start : NULL;
+    size_t written;
+    enum write_result r = write_pair(uc->fd, &req->out, &req->out_sent, body, req->body_pending,
+                                     &written);
+    if (written > 0) {
+        c->in->start += written;
+        req->body_pending -= written;
+    }
+    if (r == WRITE_FAILED) {
+        upstream_pool_mark_failed(uc);
+        upstream_failed(req, 502, "reset", "upstream closed while receiving the request");
+        return;
+    }
+    if (r == WRITE_AGAIN) {
+        upstream_conn_want_write(uc, true);
+        conn_want_read(c, false); /* backpressure: the upstream is not taking more */
+        return;
+    }
+    upstream_conn_want_write(uc, false);
+    if (req->req_body_done || req->tunnel)
+        conn_set_deadline(c, 0);
+    else
+        conn_set_deadline(c, req->cfg->http.body_timeout_ms);
+    conn_want_read(c, c->in == NULL || c->in->end < c->in->cap || c->in->start > 0);
+}
+
+void
+proxy_client_readable(struct conn *c)
+{
+    struct req *req = c->req;
+    ssize_t n = conn_read(c);
+    if (n == 0 || n == -1) {
+        /* Like nginx without proxy_ignore_client_abort: a client that
+         * closes its side is gone, and its exchange is aborted. */
+        conn_close(c);
+        return;
+    }
+    if (n == -2) {
+        if (c->in != NULL && c->in->end == c->in->cap && c->in->start == 0)
+            conn_want_read(c, false); /* full: pipelined bytes wait their turn */
+        return;
+    }
+    if (!req->req_body_done || req->tunnel)
+        pump_request(req);
+}
+
+void
+proxy_client_writable(struct conn *c)
+{
+    pump_response(c->req);
+}
+
+void
+proxy_client_timeout(struct conn *c)
+{
+    struct req *req = c->req;
+    if (!req->req_body_done && !req->resp_head_sent) {
+        release_upstream(req, false);
+        req->close_after = true;
+        conn_reply_error(c, 408, NULL, "request body not received in time");
+        return;
+    }
+    conn_close(c);
+}
+
+/* A stale pooled connection (closed by the upstream while idle) fails
+ * before any response byte; a request without a body is safely retried
+ * once on a fresh connection, as nginx does for idempotent requests. */
+static bool
+retry_on_fresh_connection(struct req *req)
+{
+    struct upstream_conn *uc = req->up;
+    if (!uc->reused || req->retried || req->head.body != HTTP_BODY_NONE ||
+        (uc->in != NULL && buf_len(uc->in) > 0))
+        return false;
+    req->retried = true;
+    release_upstream(req, false);
+    req->out_sent = 0;
+    start_upstream(req, -1, true);
+    return true;
+}
+
+static void
+upstream_eof(struct req *req)
+{
+    if (!req->resp_head_parsed) {
+        if (retry_on_fresh_connection(req))
+            return;
+        upstream_pool_mark_failed(req->up);
+        upstream_failed(req, 502, "reset", "upstream closed the connection without a response");
+        return;
+    }
+    if (req->resp_head.body == HTTP_BODY_UNTIL_CLOSE && !req->tunnel) {
+        req->resp_done = true;
+        pump_response(req);
+        return;
+    }
+    if (req->tunnel) {
+        release_upstream(req, false);
+        conn_close(req->conn);
+        return;
+    }
+    upstream_failed(req, 502, "reset", "upstream closed the connection mid-response");
+}
+
+void
+proxy_upstream_readable(struct upstream_conn *uc)
+{
+    struct req *req = uc->req;
+    long n = upstream_conn_read(uc);
+    if (n == 0 || n == -1) {
+        upstream_eof(req);
+        return;
+    }
+    if (n == -2 && uc->in->end < uc->in->cap)
+        return;
+    if (!req->tunnel)
+        upstream_conn_set_deadline(uc, req->route->upstream->read_timeout_ms);
+    pump_response(req);
+}
+
+static bool
+connect_succeeded(struct upstream_conn *uc)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return false;
+    return err == 0;
+}
+
+void
+proxy_upstream_writable(struct upstream_conn *uc)
+{
+    struct req *req = uc->req;
+    if (uc->connecting) {
+        if (!connect_succeeded(uc)) {
+            int server = (int)uc->server;
+            upstream_pool_mark_failed(uc);
+            release_upstream(req, false);
+            if (req->route->upstream->nservers > 1 && !req->retried) {
+                req->retried = true;
+                start_upstream(req, server, true);
+                return;
+            }
+            req->up = NULL;
+            upstream_failed(req, 502, "connect", "cannot connect to the upstream");
+            return;
+        }
+        uc->connecting = false;
+        upstream_conn_want_read(uc, true);
+        upstream_conn_set_deadline(uc, req->route->upstream->read_timeout_ms);
+    }
+    pump_request(req);
+}
+
+void
+proxy_upstream_timeout(struct upstream_conn *uc)
+{
+    struct req *req = uc->req;
+    if (uc->connecting) {
+        upstream_pool_mark_failed(uc);
+        upstream_failed(req, 504, "timeout", "upstream connect timed out");
+        return;
+    }
+    if (req->tunnel) {
+        conn_close(req->conn);
+        return;
+    }
+    upstream_failed(req, 504, "timeout", "upstream did not answer in time");
+}
+
+static void
+build_response_head(struct req *req)
+{
+    struct conn *c = req->conn;
+    const struct http_head *h = &req->resp_head;
+    pipeline_response_head(req);
+    bool client10 = req->head.version_minor == 0;
+    bool close = req->close_after || c->close_after || c->worker->draining ||
+                 h->body == HTTP_BODY_UNTIL_CLOSE || !req->req_body_done;
+    if (h->status >= 200 && close)
+        req->close_after = true;
+    struct http_forward_response fr = {
+        .head = h,
+        .request_id = {req->request_id, req->request_id_len},
+        .extra = {req->response_extra.p, req->response_extra.len},
+        .close = h->status >= 200 && close,
+        .client_http10_keepalive = client10 && !close,
+    };
+    req->resp_out.len = req->resp_out_sent = 0;
+    http_headers_build_response(&req->resp_out, &fr);
+}
+
+/* Parses the upstream's head. Returns 1 when parsed, 0 when more bytes are
+ * needed, -1 after failing the exchange. */
+static int
+parse_response_head(struct req *req)
+{
+    struct buf *b = req->up->in;
+    enum http_parse_result r = http_parse_head(&req->resp_parser, &req->resp_head,
+                                               b->data + b->start, buf_len(b), b->cap);
+    if (r == HTTP_PARSE_INCOMPLETE)
+        return 0;
+    if (r == HTTP_PARSE_ERROR) {
+        upstream_failed(req, 502, "protocol", "upstream sent a malformed response head");
+        return -1;
+    }
+    build_response_head(req);
+    b->start += req->resp_head.head_len;
+    req->resp_head_parsed = true;
+    if (req->resp_head.status >= 200)
+        req->status = req->resp_head.status;
+    req->tunnel = req->resp_head.status == 101 && req->head.upgrade;
+    return 1;
+}
+
+/* Marks which upstream bytes belong to the response and shows them to
+ * the stages' observers. Returns -1 after failing the exchange. */
+static int
+frame_response_body(struct req *req)
+{
+    struct buf *b = req->up->in;
+    size_t avail = buf_len(b) - req->resp_pending;
+    if (avail == 0 || req->resp_done)
+        return 0;
+    const char *p = b->data + b->start + req->resp_pending;
+    size_t n = avail;
+    if (!req->tunnel) {
+        enum http_parse_result r = http_parse_body(&req->resp_parser, p, avail, &n);
+        if (r == HTTP_PARSE_ERROR) {
+            upstream_failed(req, 502, "protocol", "upstream sent malformed body framing");
+            return -1;
+        }
+        req->resp_done = r == HTTP_PARSE_OK;
+    }
+    req->resp_pending += n;
+    if (n > 0)
+        pipeline_response_body(req, p, n);
+    return 0;
+}
+
+static void
+exchange_complete(struct req *req)
+{
+    struct conn *c = req->conn;
+    bool reusable = req->resp_head.keep_alive && req->req_body_done &&
+                    req->resp_head.body != HTTP_BODY_UNTIL_CLOSE && req->head.version_minor == 1;
+    release_upstream(req, reusable);
+    req->outcome = REQ_OUTCOME_COMPLETE;
+    conn_exchange_done(c);
+}
+
+/* An interim 1xx response went out: parse the next head. */
+static void
+after_interim(struct req *req)
+{
+    req->resp_head_parsed = false;
+    http_msg_parser_init(&req->resp_parser, HTTP_MSG_RESPONSE, req->head_only);
+}
+
+static void
+start_tunnel(struct req *req)
+{
+    struct conn *c = req->conn;
+    c->state = CONN_TUNNEL;
+    req->status = 101;
+    req->req_body_done = false;
+    upstream_conn_set_deadline(req->up, req->route->upstream->read_timeout_ms);
+    conn_want_read(c, true);
+    pump_request(req); /* bytes the client sent after its head */
+}
+
+static void
+pump_response(struct req *req)
+{
+    struct conn *c = req->conn;
+    for (;;) {
+        struct upstream_conn *uc = req->up;
+        if (!req->resp_head_parsed) {
+            int r = parse_response_head(req);
+            if (r <= 0) {
+                if (r == 0 && uc->in->start == 0 && uc->in->end == uc->in->cap)
+                    upstream_failed(req, 502, "protocol", "upstream response head too large");
+                return;
+            }
+        }
+        if (frame_response_body(req) != 0)
+            return;
+        size_t written;
+        enum write_result w = write_pair(c->fd, &req->resp_out, &req->resp_out_sent,
+                                         uc->in->data + uc->in->start, req->resp_pending,
+                                         &written);
+        req->resp_head_sent = true;
+        uc->in->start += written;
+        req->resp_pending -= written;
+        req->bytes_out += written;
+        if (w == WRITE_FAILED) {
+            conn_close(c); /* the client vanished mid-response */
+            return;
+        }
+        if (w == WRITE_AGAIN) {
+            conn_want_write(c, true);
+            upstream_conn_want_read(uc, false); /* backpressure: slow client, slow upstream */
+            conn_set_deadline(c, req->cfg->http.body_timeout_ms);
+            return;
+        }
+        conn_want_write(c, false);
+        if (req->tunnel && c->state != CONN_TUNNEL) {
+            start_tunnel(req);
+            return;
+        }
+        if (req->resp_head.status < 200 && !req->tunnel) {
+            after_interim(req);
+            if (buf_len(uc->in) > 0)
+                continue;
+        } else if (req->resp_done) {
+            exchange_complete(req);
+            return;
+        }
+        if (!req->tunnel)
+            conn_set_deadline(c, req->req_body_done ? 0 : req->cfg->http.body_timeout_ms);
+        upstream_conn_want_read(uc, true);
+        return;
+    }
+}
+
+void
+proxy_abort(struct req *req)
+{
+    if (req->outcome == REQ_OUTCOME_COMPLETE)
+        req->outcome = req->tunnel ? REQ_OUTCOME_COMPLETE : REQ_OUTCOME_CLIENT_GONE;
+    if (req->status == 0)
+        req->status = 499; /* nginx's code for a client that closed first */
+    release_upstream(req, false);
+}

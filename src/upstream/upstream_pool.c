@@ -1,0 +1,337 @@
+/*
+ * upstream_pool.c - server choice, connects, and idle keep-alive
+ * connections for one upstream in one worker.
+ *
+ *   acquire: idle list (LIFO: the warmest connection) or connect()
+ *   release: reusable and room left -> idle list, else close
+ *   idle:    the read event stays armed, so an upstream that closes an idle
+ *            connection is noticed and the connection dropped
+ */
+#include "upstream/upstream_pool.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "sluice.h"
+#include "core/worker.h"
+#include "upstream/proxy.h"
+#include "util/bufpool.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+struct upstream_pool {
+    struct worker *worker;         /* borrowed */
+    const struct config_upstream *up; /* borrowed from the config the pool was made for */
+    unsigned next_server;          /* round robin */
+    struct upstream_conn *idle;    /* owns: LIFO list */
+    unsigned nidle;
+    unsigned nactive;
+    bool retired;
+};
+
+struct upstream_pool *
+upstream_pool_new(struct worker *w, const struct config_upstream *up)
+{
+    struct upstream_pool *pool = xcalloc(1, sizeof(*pool));
+    pool->worker = w;
+    pool->up = up;
+    return pool;
+}
+
+const struct config_upstream *
+upstream_pool_upstream(const struct upstream_pool *pool)
+{
+    return pool->up;
+}
+
+unsigned
+upstream_pool_nservers(const struct upstream_pool *pool)
+{
+    return (unsigned)pool->up->nservers;
+}
+
+static void
+conn_free(struct upstream_conn *uc)
+{
+    event_free(uc->rev);
+    event_free(uc->wev);
+    event_free(uc->timer);
+    if (uc->fd >= 0)
+        close(uc->fd);
+    bufpool_release(uc->pool->worker->bufs, uc->in);
+    free(uc);
+}
+
+static void
+unlink_idle(struct upstream_pool *pool, struct upstream_conn *uc)
+{
+    struct upstream_conn **pp = &pool->idle;
+    while (*pp != NULL && *pp != uc)
+        pp = &(*pp)->next_idle;
+    if (*pp == uc) {
+        *pp = uc->next_idle;
+        pool->nidle--;
+    }
+}
+
+static void
+maybe_free_pool(struct upstream_pool *pool)
+{
+    if (pool->retired && pool->nactive == 0 && pool->nidle == 0)
+        free(pool);
+}
+
+void
+upstream_pool_retire(struct upstream_pool *pool)
+{
+    pool->retired = true;
+    while (pool->idle != NULL) {
+        struct upstream_conn *uc = pool->idle;
+        pool->idle = uc->next_idle;
+        pool->nidle--;
+        conn_free(uc);
+    }
+    maybe_free_pool(pool);
+}
+
+void
+upstream_conn_want_read(struct upstream_conn *uc, bool on)
+{
+    if (on == uc->reading)
+        return;
+    uc->reading = on;
+    if (on)
+        event_add(uc->rev, NULL);
+    else
+        event_del(uc->rev);
+}
+
+void
+upstream_conn_want_write(struct upstream_conn *uc, bool on)
+{
+    if (on == uc->writing)
+        return;
+    uc->writing = on;
+    if (on)
+        event_add(uc->wev, NULL);
+    else
+        event_del(uc->wev);
+}
+
+static void
+arm_timer(struct upstream_conn *uc, int64_t now)
+{
+    int64_t wait = uc->deadline_ms - now;
+    struct timeval tv = {.tv_sec = wait / 1000, .tv_usec = (wait % 1000) * 1000};
+    event_add(uc->timer, &tv);
+    uc->timer_at_ms = uc->deadline_ms;
+}
+
+/* As conn_set_deadline: re-armed lazily, so per-read calls are cheap. */
+void
+upstream_conn_set_deadline(struct upstream_conn *uc, uint32_t timeout_ms)
+{
+    if (timeout_ms == 0) {
+        uc->deadline_ms = INT64_MAX;
+        return;
+    }
+    int64_t now = clock_now_ms();
+    uc->deadline_ms = now + timeout_ms;
+    if (uc->timer_at_ms == 0 || uc->timer_at_ms > uc->deadline_ms)
+        arm_timer(uc, now);
+}
+
+long
+upstream_conn_read(struct upstream_conn *uc)
+{
+    if (uc->in == NULL)
+        uc->in = bufpool_acquire(uc->pool->worker->bufs);
+    struct buf *b = uc->in;
+    if (b->end == b->cap)
+        buf_compact(b);
+    if (b->end == b->cap)
+        return -2;
+    ssize_t n = read(uc->fd, b->data + b->end, b->cap - b->end);
+    if (n > 0) {
+        b->end += (size_t)n;
+        return n;
+    }
+    if (n == 0)
+        return 0;
+    return (errno == EAGAIN || errno == EINTR) ? -2 : -1;
+}
+
+static void
+drop_idle(struct upstream_conn *uc)
+{
+    struct upstream_pool *pool = uc->pool;
+    unlink_idle(pool, uc);
+    conn_free(uc);
+    maybe_free_pool(pool);
+}
+
+static void
+on_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct upstream_conn *uc = arg;
+    if (uc->req == NULL) {
+        /* Idle: any readiness means the upstream closed it or misbehaved. */
+        drop_idle(uc);
+        return;
+    }
+    if (what & EV_WRITE)
+        proxy_upstream_writable(uc);
+    else
+        proxy_upstream_readable(uc);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct upstream_conn *uc = arg;
+    int64_t now = clock_now_ms();
+    uc->timer_at_ms = 0;
+    if (uc->deadline_ms == INT64_MAX)
+        return;
+    if (now < uc->deadline_ms) {
+        arm_timer(uc, now);
+        return;
+    }
+    uc->deadline_ms = INT64_MAX;
+    if (uc->req == NULL)
+        drop_idle(uc);
+    else
+        proxy_upstream_timeout(uc);
+}
+
+/* Round robin over servers not marked down; when all are down, plain round
+ * robin, so a recovered server is found even before a health check. */
+static int
+pick_server(struct upstream_pool *pool, int exclude)
+{
+    const struct config_upstream *up = pool->up;
+    int64_t now = clock_now_ms();
+    unsigned n = (unsigned)up->nservers;
+    for (unsigned tries = 0; tries < n; tries++) {
+        unsigned i = pool->next_server++ % n;
+        if ((int)i == exclude)
+            continue;
+        if (atomic_load_explicit(&up->server_down_until_ms[i], memory_order_relaxed) <= now)
+            return (int)i;
+    }
+    if (n == 1 && exclude == 0)
+        return -1;
+    unsigned i = pool->next_server++ % n;
+    if ((int)i == exclude)
+        i = pool->next_server++ % n;
+    return (int)i;
+}
+
+static struct upstream_conn *
+conn_new(struct upstream_pool *pool, unsigned server, int fd)
+{
+    struct event_base *base = pool->worker->base;
+    struct upstream_conn *uc = xcalloc(1, sizeof(*uc));
+    uc->pool = pool;
+    uc->server = server;
+    uc->fd = fd;
+    uc->deadline_ms = INT64_MAX;
+    uc->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_event, uc);
+    uc->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_event, uc);
+    uc->timer = evtimer_new(base, on_timer, uc);
+    return uc;
+}
+
+static struct upstream_conn *
+connect_server(struct upstream_pool *pool, unsigned server, const char **err)
+{
+    const struct config_addr *addr = &pool->up->servers[server];
+    int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *err = "cannot create a socket (file descriptors exhausted?)";
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int rc = connect(fd, (const struct sockaddr *)&addr->sa, addr->sa_len);
+    if (rc < 0 && errno != EINPROGRESS) {
+        *err = "connect failed";
+        close(fd);
+        return NULL;
+    }
+    struct upstream_conn *uc = conn_new(pool, server, fd);
+    uc->connecting = rc < 0;
+    return uc;
+}
+
+struct upstream_conn *
+upstream_pool_acquire(struct upstream_pool *pool, struct req *req, int exclude, bool fresh,
+                      const char **err)
+{
+    struct upstream_conn *uc = pool->idle;
+    if (uc != NULL && exclude < 0 && !fresh) {
+        pool->idle = uc->next_idle;
+        pool->nidle--;
+        uc->next_idle = NULL;
+        uc->reused = true;
+    } else {
+        uc = NULL;
+        for (unsigned tries = 0; uc == NULL && tries < pool->up->nservers; tries++) {
+            int server = pick_server(pool, exclude);
+            if (server < 0)
+                break;
+            uc = connect_server(pool, (unsigned)server, err);
+            if (uc == NULL) {
+                atomic_store(&pool->up->server_down_until_ms[server],
+                             clock_now_ms() + pool->up->fail_timeout_ms);
+                exclude = server;
+            }
+        }
+        if (uc == NULL) {
+            if (*err == NULL)
+                *err = "no upstream server available";
+            return NULL;
+        }
+    }
+    uc->req = req;
+    pool->nactive++;
+    return uc;
+}
+
+void
+upstream_pool_mark_failed(struct upstream_conn *uc)
+{
+    const struct config_upstream *up = uc->pool->up;
+    atomic_store(&up->server_down_until_ms[uc->server], clock_now_ms() + up->fail_timeout_ms);
+    log_warn("upstream %s server %s failed; skipped for %ums", up->name,
+             up->servers[uc->server].text, (unsigned)up->fail_timeout_ms);
+}
+
+void
+upstream_pool_release(struct upstream_conn *uc, bool reusable)
+{
+    struct upstream_pool *pool = uc->pool;
+    pool->nactive--;
+    uc->req = NULL;
+    uc->connecting = false;
+    if (!reusable || pool->retired || pool->nidle >= pool->up->keepalive ||
+        (uc->in != NULL && buf_len(uc->in) > 0)) {
+        conn_free(uc);
+        maybe_free_pool(pool);
+        return;
+    }
+    bufpool_release(pool->worker->bufs, uc->in);
+    uc->in = NULL;
+    upstream_conn_want_write(uc, false);
+    upstream_conn_want_read(uc, true);
+    upstream_conn_set_deadline(uc, pool->up->idle_timeout_ms);
+    uc->next_idle = pool->idle;
+    pool->idle = uc;
+    pool->nidle++;
+}

@@ -1,0 +1,80 @@
+/*
+ * bufpool.c - a free list of equally sized buffers.
+ */
+#include "util/bufpool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice.h"
+
+struct bufpool {
+    size_t buf_size;
+    size_t max_free;
+    size_t nfree;
+    struct buf *free_list;         /* owns */
+};
+
+struct bufpool *
+bufpool_new(size_t buf_size, size_t max_free)
+{
+    struct bufpool *pool = xcalloc(1, sizeof(*pool));
+    pool->buf_size = buf_size;
+    pool->max_free = max_free;
+    return pool;
+}
+
+void
+bufpool_free(struct bufpool *pool)
+{
+    if (pool == NULL)
+        return;
+    while (pool->free_list != NULL) {
+        struct buf *b = pool->free_list;
+        pool->free_list = b->next_free_;
+        free(b);
+    }
+    free(pool);
+}
+
+struct buf *
+bufpool_acquire(struct bufpool *pool)
+{
+    struct buf *b = pool->free_list;
+    if (b != NULL) {
+        pool->free_list = b->next_free_;
+        pool->nfree--;
+    } else {
+        b = xmalloc(sizeof(*b) + pool->buf_size);
+        b->cap = pool->buf_size;
+    }
+    b->start = b->end = 0;
+    b->next_free_ = NULL;
+    return b;
+}
+
+void
+bufpool_release(struct bufpool *pool, struct buf *b)
+{
+    if (b == NULL)
+        return;
+    if (pool->nfree >= pool->max_free) {
+        free(b);
+        return;
+    }
+    b->next_free_ = pool->free_list;
+    pool->free_list = b;
+    pool->nfree++;
+}
+
+void
+buf_compact(struct buf *b)
+{
+    if (b->start == 0)
+        return;
+    size_t len = b->end - b->start;
+    if (len > 0)
+        memmove(b->data, b->data + b->start, len);
+    b->start = 0;
+    b->end = len;
+}

@@ -1,0 +1,42 @@
+/*
+ * bufpool.h - fixed-size I/O buffers, recycled per worker.
+ *
+ * A connection holds a buffer only while it has bytes in flight; an idle
+ * keep-alive connection gives its buffer back, so 10,000 idle clients cost
+ * no buffer memory. Not thread-safe: one pool per worker.
+ */
+#ifndef SLUICE_BUFPOOL_H
+#define SLUICE_BUFPOOL_H
+
+#include <stddef.h>
+
+/* A buffer: bytes [start, end) of data[0, cap) are unconsumed input. */
+struct buf {
+    size_t start;
+    size_t end;
+    size_t cap;
+    struct buf *next_free_;        /* private: pool free list */
+    char data[];
+};
+
+struct bufpool;
+
+/* Buffers hold buf_size bytes; at most max_free are kept for reuse. */
+struct bufpool *bufpool_new(size_t buf_size, size_t max_free);
+void bufpool_free(struct bufpool *pool);
+
+/* Returns an empty buffer the caller owns until bufpool_release(). */
+struct buf *bufpool_acquire(struct bufpool *pool);
+/* Takes the buffer back; NULL is ignored. */
+void bufpool_release(struct bufpool *pool, struct buf *b);
+
+static inline size_t
+buf_len(const struct buf *b)
+{
+    return b->end - b->start;
+}
+
+/* Moves unconsumed bytes to the front so reads have the most room. */
+void buf_compact(struct buf *b);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * strbuf.h - a growable byte string for building heads and JSON bodies.
+ * Owns its memory; strbuf_deinit() frees it.
+ */
+#ifndef SLUICE_STRBUF_H
+#define SLUICE_STRBUF_H
+
+#include <string.h>
+
+#include "sluice.h"
+
+struct strbuf {
+    char *p;                       /* owns */
+    size_t len;
+    size_t cap;
+};
+
+static inline void
+strbuf_reserve(struct strbuf *sb, size_t extra)
+{
+    if (sb->len + extra <= sb->cap)
+        return;
+    size_t cap = sb->cap ? sb->cap : 256;
+    while (cap < sb->len + extra)
+        cap *= 2;
+    sb->p = xrealloc(sb->p, cap);
+    sb->cap = cap;
+}
+
+static inline void
+strbuf_append(struct strbuf *sb, const char *p, size_t len)
+{
+    strbuf_reserve(sb, len);
+    memcpy(sb->p + sb->len, p, len);
+    sb->len += len;
+}
+
+static inline void
+strbuf_append_slice(struct strbuf *sb, struct sl_slice s)
+{
+    strbuf_append(sb, s.p, s.len);
+}
+
+static inline void
+strbuf_append_str(struct strbuf *sb, const char *s)
+{
+    strbuf_append(sb, s, strlen(s));
+}
+
+static inline void
+strbuf_deinit(struct strbuf *sb)
+{
+    free(sb->p);
+    sb->p = NULL;
+    sb->len = sb->cap = 0;
+}
+
+#endif
