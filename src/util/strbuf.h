@@ -30,6 +30,8 @@ strbuf_reserve(struct strbuf *sb, size_t extra)
 static inline void
 strbuf_append(struct strbuf *sb, const char *p, size_t len)
 {
+    if (len == 0)
+        return; /* p may be NULL for an empty slice */
     strbuf_reserve(sb, len);
     memcpy(sb->p + sb->len, p, len);
     sb->len += len;

@@ -1,0 +1,163 @@
+/*
+ * test_pipeline.c - stages run in order, may suspend on I/O and resume,
+ * may answer themselves; done hooks run for exactly the stages that ran,
+ * and a request whose client left while suspended is finished on resume.
+ */
+#include <event2/event.h>
+#include <string.h>
+
+#include "core/pipeline.h"
+#include "tap.h"
+
+static char trace[256];
+static struct event_base *base;
+
+static void
+note(const char *s)
+{
+    strcat(trace, s);
+}
+
+static void
+pass_run(struct req *req)
+{
+    note("p");
+    req_next(req);
+}
+
+static void
+pass_done(struct req *req)
+{
+    note("P");
+}
+
+static void
+resume(evutil_socket_t fd, short what, void *arg)
+{
+    note("r");
+    req_next(arg);
+}
+
+/* Suspends the way a Redis round trip would: returns, resumes later. */
+static void
+async_run(struct req *req)
+{
+    note("a");
+    struct timeval tv = {0, 1000};
+    event_base_once(base, -1, EV_TIMEOUT, resume, req, &tv);
+}
+
+static void
+async_done(struct req *req)
+{
+    note("A");
+}
+
+static void
+refuse_run(struct req *req)
+{
+    note("x");
+    req_fail(req, 429, "rate_limited", NULL);
+}
+
+static void
+observe_body(struct req *req, const char *p, size_t len)
+{
+    note("b");
+}
+
+static const struct stage pass = {.name = "pass", .run = pass_run, .on_done = pass_done};
+static const struct stage async = {
+    .name = "async", .run = async_run, .on_done = async_done, .on_response_body = observe_body};
+static const struct stage refuse = {.name = "refuse", .run = refuse_run};
+
+static void
+fake_forward(struct req *req)
+{
+    note("F");
+}
+
+static unsigned replied;
+static void
+fake_reply(struct req *req, unsigned status, const char *error, const char *message)
+{
+    replied = status;
+    note("R");
+}
+
+static void
+fake_abandon(struct req *req)
+{
+    note("G");
+    pipeline_done(req);
+}
+
+static const struct pipeline_ops ops = {fake_forward, fake_reply, fake_abandon};
+
+static void
+test_sync_stages_then_forward(void)
+{
+    struct req req = {.conn = (struct conn *)&req};
+    const struct stage *const stages[] = {&pass, &pass};
+    trace[0] = '\0';
+    pipeline_start(&req, stages, 2, &ops);
+    is_str(trace, "ppF", "synchronous stages run in order, then forward");
+    pipeline_done(&req);
+    is_str(trace, "ppFPP", "done hooks of both stages run");
+}
+
+static void
+test_async_stage_suspends_and_resumes(void)
+{
+    struct req req = {.conn = (struct conn *)&req};
+    const struct stage *const stages[] = {&pass, &async, &pass};
+    trace[0] = '\0';
+    pipeline_start(&req, stages, 3, &ops);
+    is_str(trace, "pa", "the async stage suspended the request");
+    ok(req.in_stage, "request is inside a stage while suspended");
+    event_base_dispatch(base);
+    is_str(trace, "parpF", "resumed from the event loop and reached forward");
+    pipeline_response_body(&req, "x", 1);
+    is_str(trace, "parpFb", "body observer sees bytes");
+    pipeline_done(&req);
+    is_str(trace, "parpFbPAP", "done hooks run in reverse order");
+}
+
+static void
+test_refusal_skips_later_stages(void)
+{
+    struct req req = {.conn = (struct conn *)&req};
+    const struct stage *const stages[] = {&pass, &refuse, &async};
+    trace[0] = '\0';
+    replied = 0;
+    pipeline_start(&req, stages, 3, &ops);
+    is_str(trace, "pxR", "a refusing stage answers; later stages never run");
+    is_int(replied, 429, "the refusal status reaches the reply callback");
+    pipeline_done(&req);
+    is_str(trace, "pxRP", "only stages that ran get done hooks");
+}
+
+static void
+test_client_gone_while_suspended(void)
+{
+    struct req req = {.conn = (struct conn *)&req};
+    const struct stage *const stages[] = {&async, &pass};
+    trace[0] = '\0';
+    pipeline_start(&req, stages, 2, &ops);
+    req.conn = NULL; /* the client connection closed meanwhile */
+    event_base_dispatch(base);
+    is_str(trace, "arGA", "resume finds the client gone: abandoned, hooks run, no forward");
+    is_int(req.outcome, REQ_OUTCOME_CLIENT_GONE, "outcome says the client left");
+}
+
+int
+main(void)
+{
+    base = event_base_new();
+    test_sync_stages_then_forward();
+    test_async_stage_suspends_and_resumes();
+    test_refusal_skips_later_stages();
+    test_client_gone_while_suspended();
+    event_base_free(base);
+    return tap_done();
+}
