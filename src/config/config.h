@@ -181,7 +181,7 @@ struct config {
     struct config_route *routes;   /* owns; first match wins */
     size_t nroutes;
 
-    int refs_;                     /* private: atomic reference count */
+    _Atomic int refs_;             /* private: reference count */
 };
 
 /*
@@ -199,8 +199,16 @@ unsigned config_method_bit(const char *name, size_t len);
 
 /* Parses "250ms", "5s", "1m", "1h", "1d" into milliseconds; -1 when malformed. */
 int config_parse_duration_ms(const char *s, uint64_t *out_ms);
-/* Parses "32KiB", "10MiB", "1GiB", "512" (bytes), also "KB"/"MB"/"k"/"m"; -1 when malformed. */
+/* Parses "32KiB", "10MiB", "1GiB", "512" (bytes), also "KB"/"MB"/"k"/"m"; -1 when malformed.
+ * Every unit is binary: k = KB = KiB = 1024 (as in nginx). */
 int config_parse_size(const char *s, size_t *out);
+/* Parses "10.0.0.0/8", "::1/128" or a bare address (full-length prefix); -1 when malformed. */
+int config_parse_cidr(const char *s, struct config_cidr *out);
+
+/* The plan named name, borrowed from cfg; NULL when there is none. */
+const struct config_plan *config_find_plan(const struct config *cfg, const char *name);
+/* The upstream named name, borrowed from cfg; NULL when there is none. */
+struct config_upstream *config_find_upstream(const struct config *cfg, const char *name);
 
 /* True when addr (AF_INET/AF_INET6 sockaddr) falls in one of cfg's trusted proxies. */
 bool config_is_trusted_proxy(const struct config *cfg, const struct sockaddr *addr);

@@ -504,14 +504,14 @@ pump_response(struct req *req)
         }
         if (frame_response_body(req) != 0)
             return;
-        size_t written;
+        size_t written, head_before = req->resp_out_sent;
         enum write_result w = write_pair(c->fd, &req->resp_out, &req->resp_out_sent,
                                          uc->in->data + uc->in->start, req->resp_pending,
                                          &written);
         req->resp_head_sent = true;
         uc->in->start += written;
         req->resp_pending -= written;
-        req->bytes_out += written;
+        req->bytes_out += written + (req->resp_out_sent - head_before);
         if (w == WRITE_FAILED) {
             conn_close(c); /* the client vanished mid-response */
             return;
