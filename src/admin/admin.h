@@ -12,7 +12,9 @@ struct admin;
 
 /* Binds cfg->admin_listen and starts the Redis and upstream health checks.
  * Takes its own reference on cfg. Returns NULL (after logging why) when
- * the address cannot be bound. */
+ * the address cannot be bound. With no admin address configured
+ * (admin_listen.text == NULL) nothing is bound, but the health checks
+ * still run: workers rely on the upstream probes. */
 struct admin *admin_new(struct event_base *base, struct config *cfg);
 
 /* After a reload: takes a reference on cfg, drops the old one. The admin

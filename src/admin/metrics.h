@@ -8,6 +8,7 @@
 #ifndef SLUICE_METRICS_H
 #define SLUICE_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,8 +28,14 @@ void metrics_record_request(struct metrics_shard *shard, const char *route, unsi
 void metrics_record_upstream_error(struct metrics_shard *shard, const char *upstream,
                                    const char *kind);
 
+/* One Redis round trip: sluice_redis_duration_seconds when it answered,
+ * sluice_redis_errors_total (duration ignored) when it failed or timed out.
+ * Thread-safe (global atomics); fed by the admin's PING for now. */
+void metrics_record_redis(uint64_t duration_us, bool error);
+
 /* Appends the Prometheus text exposition of every shard, plus
- * sluice_upstream_up{upstream,server} read from cfg's health state. */
+ * sluice_upstream_up{upstream,server} read from cfg's health state.
+ * cfg may be NULL (no upstream series). */
 void metrics_render(struct evbuffer *out, const struct config *cfg);
 
 #endif

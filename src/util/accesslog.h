@@ -31,11 +31,14 @@ struct access_entry {
 };
 
 /* target: "stdout", "stderr", "off" or a file path (opened for append).
- * Returns NULL (with errno) when the file cannot be opened. */
+ * Returns NULL (with errno) when the file cannot be opened. The flush timer
+ * runs on base; with base NULL every line is written at once. */
 struct access_log *access_log_new(struct event_base *base, const char *target);
 /* Flushes what is buffered, then frees. */
 void access_log_free(struct access_log *log);
+/* Appends one line; the strings in e are copied, so e may die on return. */
 void access_log_write(struct access_log *log, const struct access_entry *e);
+/* Writes what is buffered now (whole lines only). */
 void access_log_flush(struct access_log *log);
 
 #endif
