@@ -20,6 +20,7 @@
 #include "config/config.h"
 #include "core/worker.h"
 #include "net/listener.h"
+#include "tokens/keygen.h"
 #include "sluice.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -39,7 +40,8 @@ usage(FILE *out)
 {
     fprintf(out, "usage: sluice -c FILE        run the gateway\n"
                  "       sluice -t -c FILE     check the configuration\n"
-                 "       sluice -V             print the version\n");
+                 "       sluice -V             print the version\n"
+                 "       sluice keygen [--local]  print a new PASERK k4 key\n");
 }
 
 static void
@@ -197,6 +199,8 @@ main(int argc, char **argv)
         fprintf(stderr, "sluice: libsodium failed to initialise\n");
         return 1;
     }
+    if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+        return keygen_main(argc - 1, argv + 1);
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
         switch (opt) {
         case 'c':
