@@ -113,7 +113,12 @@ upstream_failed(struct req *req, unsigned status, const char *kind, const char *
         conn_close(c);
         return;
     }
-    req->close_after = true;
+    /* Body bytes framed but never sent are dropped, so the connection can
+     * go on with the next request (conn_reply_error closes it if the body
+     * has not fully arrived). */
+    if (c->in != NULL)
+        c->in->start += req->body_pending;
+    req->body_pending = 0;
     conn_reply_error(c, status, NULL, message);
 }
 
@@ -429,6 +434,8 @@ parse_response_head(struct req *req)
     if (req->resp_head.status >= 200)
         req->status = req->resp_head.status;
     req->tunnel = req->resp_head.status == 101 && req->head.upgrade;
+    /* HEAD, 204, 304 and Content-Length: 0 end with their head. */
+    req->resp_done = !req->tunnel && http_msg_complete(&req->resp_parser);
     return 1;
 }
 
@@ -473,6 +480,7 @@ static void
 after_interim(struct req *req)
 {
     req->resp_head_parsed = false;
+    req->resp_done = false;
     http_msg_parser_init(&req->resp_parser, HTTP_MSG_RESPONSE, req->head_only);
 }
 

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""sluice -t -c FILE checks a config: exit 0, or FILE:LINE:COL: message and
+exit 1 (unknown key, unset ${VAR}, undefined upstream); sluice -V prints a
+version (SPEC sections 2, 3, 11)."""
+import re
+import harness as h
+
+GOOD = """\
+listen: 127.0.0.1:18080
+workers: 1
+admin:
+  listen: 127.0.0.1:18081
+  token: ${SLUICE_IT_ADMIN_TOKEN}
+http:
+  header_timeout: 1s
+  max_header_size: 8KiB
+upstreams:
+  llm:
+    servers: ["127.0.0.1:9000"]
+    read_timeout: 2s
+    set_headers: { x-api-key: "k-123" }
+routes:
+  - name: all
+    match: { path_prefix: / }
+    upstream: llm
+    auth: none
+"""
+
+
+def out(p):
+    return (p.stdout + p.stderr).decode('utf-8', 'replace')
+
+
+def main(t, env):
+    env_ok = {'SLUICE_IT_ADMIN_TOKEN': 'tok'}
+    good = env.write('good.yaml', GOOD)
+    p = env.run_sluice(['-t', '-c', good], extra_env=env_ok)
+    t.eq(p.returncode, 0, 'good config: exit 0')
+    if p.returncode:
+        t.diag(out(p))
+
+    # unknown key on line 8, column 3
+    bad = env.write('unknown.yaml', GOOD.replace('  max_header_size: 8KiB\n',
+                                                 '  max_header_size: 8KiB\n  bogus_key: 1\n'))
+    p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
+    o = out(p)
+    t.eq(p.returncode, 1, 'unknown key: exit 1')
+    t.ok(re.search(r'(^|\n)' + re.escape(bad) + r':9:\d+: ', o), 'unknown key: FILE:9:COL: message',
+         o)
+    t.ok(bad + ':9:3:' in o, 'unknown key: column 3', o)
+    t.ok('bogus_key' in o, 'unknown key: message names the key', o)
+
+    # unknown top-level key
+    bad = env.write('unknown_top.yaml', GOOD + 'frobnicate: true\n')
+    p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
+    o = out(p)
+    nl = GOOD.count('\n') + 1
+    t.eq(p.returncode, 1, 'unknown top-level key: exit 1')
+    t.ok(bad + ':%d:1:' % nl in o, 'unknown top-level key: FILE:%d:1:' % nl, o)
+
+    # unset ${VAR}
+    p = env.run_sluice(['-t', '-c', good], unset_env=['SLUICE_IT_ADMIN_TOKEN'])
+    o = out(p)
+    t.eq(p.returncode, 1, 'unset ${VAR}: exit 1')
+    t.ok('SLUICE_IT_ADMIN_TOKEN' in o, 'unset ${VAR}: message names the variable', o)
+    t.ok(re.search(re.escape(good) + r':5:\d+: ', o), 'unset ${VAR}: FILE:5:COL:', o)
+
+    # route naming an undefined upstream
+    bad = env.write('noupstream.yaml', GOOD.replace('    upstream: llm\n', '    upstream: nope\n'))
+    p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
+    o = out(p)
+    t.eq(p.returncode, 1, 'undefined upstream: exit 1')
+    t.ok(re.search(re.escape(bad) + r':17:\d+: ', o), 'undefined upstream: FILE:17:COL:', o)
+    t.ok('nope' in o, 'undefined upstream: message names it', o)
+
+    # malformed YAML and a bad duration
+    bad = env.write('syntax.yaml', GOOD.replace('routes:\n', 'routes: [\n'))
+    p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
+    t.eq(p.returncode, 1, 'YAML syntax error: exit 1')
+    t.ok(re.search(re.escape(bad) + r':\d+:\d+: ', out(p)), 'YAML syntax error: FILE:LINE:COL:',
+         out(p))
+    bad = env.write('duration.yaml', GOOD.replace('header_timeout: 1s', 'header_timeout: 1 fortnight'))
+    p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
+    t.eq(p.returncode, 1, 'bad duration: exit 1')
+    t.ok(bad + ':7:' in out(p), 'bad duration: FILE:7:', out(p))
+
+    # missing file
+    p = env.run_sluice(['-t', '-c', env.path('does-not-exist.yaml')])
+    t.eq(p.returncode, 1, 'missing file: exit 1')
+
+    # -t does not start the gateway: it returns at once even with a good file
+    p = env.run_sluice(['-t', '-c', good], extra_env=env_ok, timeout=5)
+    t.eq(p.returncode, 0, '-t exits without serving')
+
+    p = env.run_sluice(['-V'])
+    o = out(p)
+    t.eq(p.returncode, 0, '-V: exit 0')
+    t.ok(re.search(r'\d+\.\d+', o), '-V prints a version', o)
+
+
+h.run(main)

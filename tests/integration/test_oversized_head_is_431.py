@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""A request head over http.max_header_size (8KiB here) answers 431."""
+import harness as h
+
+
+def main(t, env):
+    mock = env.start_mock()
+    gw = env.start_sluice(h.default_config(mock.port))
+    h.check_bad_request(t, gw, b'GET /small HTTP/1.1\r\nHost: x\r\nX-Big: ' + b'a' * 10000
+                        + b'\r\n\r\n', 431, 'one 10 KB header')
+    many = b''.join(b'X-H%03d: %s\r\n' % (i, b'v' * 90) for i in range(120))
+    h.check_bad_request(t, gw, b'GET /small HTTP/1.1\r\nHost: x\r\n' + many + b'\r\n',
+                        431, '120 headers of 100 bytes')
+    with h.Client(gw.port) as c:
+        c.send(b'GET /' + b'p' * 10000 + b' HTTP/1.1\r\nHost: x\r\n\r\n')
+        r = c.read_response()
+        t.ok(r.status in (414, 431), 'request line of 10 KB answers 431 (or 414)',
+             'got %d' % r.status)
+    h.check_serves(t, gw, 'long request line')
+    # a head just under the limit passes
+    r = h.get(gw.port, '/small', [('X-Big', 'a' * 6000)])
+    t.eq(r.status, 200, 'a 6 KB head is accepted')
+
+
+h.run(main)
