@@ -143,6 +143,10 @@ finish_request(struct conn *c)
 void
 conn_close(struct conn *c)
 {
+    if (c->driving) {
+        c->close_pending = true; /* conn_drive is on the stack: it closes on the way out */
+        return;
+    }
     struct req *req = c->req;
     c->req = NULL;
     if (req != NULL) {
@@ -338,7 +342,7 @@ static void
 conn_drive(struct conn *c)
 {
     c->driving = true;
-    while (c->state == CONN_IDLE || c->state == CONN_HEAD) {
+    while (!c->close_pending && (c->state == CONN_IDLE || c->state == CONN_HEAD)) {
         if (c->in == NULL || buf_len(c->in) == 0)
             break;
         if (c->state == CONN_IDLE) {
@@ -352,6 +356,8 @@ conn_drive(struct conn *c)
             break;
     }
     c->driving = false;
+    if (c->close_pending)
+        conn_close(c);
 }
 
 static void

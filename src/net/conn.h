@@ -53,7 +53,8 @@ struct conn {
     size_t out_sent;
     bool reading;                  /* rev is added */
     bool writing;                  /* wev is added */
-    bool driving;                  /* conn_drive is on the stack */
+    bool driving;                  /* conn_drive is on the stack: closing waits */
+    bool close_pending;            /* conn_close was called while driving */
     bool close_after;              /* close once the current response is out */
     bool peer_trusted;
     char peer_ip[INET6_ADDRSTRLEN];
