@@ -246,11 +246,11 @@ conn_reply_error(struct conn *c, unsigned status, const char *error, const char 
     if (req != NULL)
         req->bytes_out += c->out.len;
     c->state = CONN_REPLY;
-    conn_want_read(c, false);
     if (flush_out(c)) {
         reply_written(c);
         return;
     }
+    conn_want_read(c, false);
     conn_want_write(c, true);
     conn_set_deadline(c, conn_cfg(c)->http.body_timeout_ms);
 }
@@ -308,8 +308,9 @@ start_request(struct conn *c)
         conn_reply_error(c, 404, NULL, "no route for this request");
         return;
     }
+    /* Reading stays on while stages run (see on_readable): turning it off
+     * and on again would cost two epoll_ctl calls per request. */
     c->state = CONN_STAGES;
-    conn_want_read(c, false);
     conn_set_deadline(c, 0);
     pipeline_start(req, pipeline_stages, pipeline_nstages, &gateway_ops);
 }
@@ -372,7 +373,14 @@ on_readable(struct conn *c)
         conn_close(c);
         return;
     }
-    if (n == -2 && (c->in == NULL || c->in->end < c->in->cap))
+    bool full = n == -2 && c->in != NULL && c->in->end == c->in->cap;
+    if (c->state == CONN_STAGES) {
+        /* Body or pipelined bytes wait in the buffer for the proxy. */
+        if (full)
+            conn_want_read(c, false);
+        return;
+    }
+    if (n == -2 && !full)
         return;
     conn_drive(c);
 }

@@ -45,6 +45,7 @@ import traceback
 REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 WATCHDOG_S = 50          # meson's timeout is 60 s: clean up before it kills us
 DEFAULT_TIMEOUT_S = 5.0  # every socket operation is bounded by this
+SANITIZER_RE = r'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: |SUMMARY: \w+Sanitizer'
 REQUEST_ID_RE = re.compile(r'^[A-Za-z0-9._-]{1,128}$')
 
 
@@ -451,6 +452,20 @@ class Env:
         return subprocess.run([self.sluice_bin] + list(args), stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=timeout, env=env, cwd=self.tmp)
 
+    def stop_sluices_and_scan(self, t):
+        """Stops every sluice (SIGTERM, so sanitizers report leaks at exit) and
+        fails when its stderr holds an AddressSanitizer/LeakSanitizer/UBSan report."""
+        for p in self.procs:
+            if p.name != 'sluice':
+                continue
+            p.stop(grace_s=8.0)
+            m = p.wait_line('stderr', SANITIZER_RE, 0, start=0)
+            if m:
+                lines = p.lines['stderr']
+                i = next((k for k, l in enumerate(lines) if re.search(SANITIZER_RE, l)), 0)
+                t.ok(False, 'sluice (pid %d): no sanitizer report' % p.pid,
+                     '\n'.join(lines[i:i + 40]))
+
     def cleanup(self):
         with self.lock:
             procs = list(self.procs)
@@ -852,6 +867,7 @@ def run(main):
                 rc = p.p.poll()
                 t.ok(rc is None, 'sluice (pid %d) did not crash' % p.pid, 'exit status %s%s'
                      % (rc, ' (signal %d)' % -rc if rc is not None and rc < 0 else ''))
+        env.stop_sluices_and_scan(t)
         if t.failed:
             env.dump_logs()
         env.cleanup()

@@ -52,12 +52,5 @@ def main(t, env):
         t.eq(r.status, 200, 'Connection: close request answers 200')
         t.ok(c.wait_closed(2.0), 'connection closed after Connection: close')
 
-    # HEAD has no body
-    with h.Client(gw.port) as c:
-        r = c.fetch('HEAD', '/small')
-        t.eq(r.status, 200, 'HEAD /small answers 200')
-        r2 = c.fetch('GET', '/small')
-        t.eq(r2.status, 200, 'GET after HEAD on the same connection is framed correctly')
-
 
 h.run(main)

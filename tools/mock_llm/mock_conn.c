@@ -29,15 +29,15 @@
 
 #include "mock_llm.h"
 
-#define READ_SIZE 65536          /* one read() per readiness event */
-#define OUT_HIGH (256u << 10)    /* stop parsing requests above this much output */
-#define FILL_BLOCK 65536         /* 'x' bytes per iovec for /bytes */
+#define READ_SIZE 65536       /* one read() per readiness event */
+#define OUT_HIGH (256u << 10) /* stop parsing requests above this much output */
+#define FILL_BLOCK 65536      /* 'x' bytes per iovec for /bytes */
 #define FILL_IOVS 64
 #define LINGER_MS 2000
 
-static char g_rbuf[READ_SIZE];   /* scratch for reads into an empty conn */
+static char g_rbuf[READ_SIZE]; /* scratch for reads into an empty conn */
 static char g_fill[FILL_BLOCK];
-static struct conn *g_conns;     /* all live conns */
+static struct conn *g_conns; /* all live conns */
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
@@ -318,6 +318,10 @@ conn_process(struct conn *c)
             c->in.len = 0;
             break;
         }
+        if (c->in.p[0] == '\r' || c->in.p[0] == '\n') {
+            conn_consume(c, 1); /* RFC 9112 §2.2: ignore CRLF before a request */
+            continue;
+        }
         switch (http_parse_head(&req, c->in.p, c->in.len, &c->head_scan)) {
         case HTTP_PARSE_INCOMPLETE:
             return;
@@ -410,40 +414,49 @@ on_write(evutil_socket_t fd, short what, void *arg)
         conn_free(c);
 }
 
+static const struct {
+    int status;
+    const char *reason;
+} g_reasons[] = {
+    {100, "Continue"},
+    {101, "Switching Protocols"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {413, "Content Too Large"},
+    {418, "I'm a teapot"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+};
+
 static const char *
 status_reason(int status)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 418: return "I'm a teapot";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
-    }
+    size_t i;
+
+    for (i = 0; i < sizeof(g_reasons) / sizeof(g_reasons[0]); i++)
+        if (g_reasons[i].status == status)
+            return g_reasons[i].reason;
+    return "Status";
 }
 
 /* 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 §8.6). */

@@ -12,10 +12,10 @@
 #include "mock_llm.h"
 
 enum {
-    CH_SIZE,      /* reading a chunk-size line */
-    CH_DATA,      /* copying chunk data */
-    CH_DATA_END,  /* the CRLF after chunk data */
-    CH_TRAILER,   /* trailer lines until an empty one */
+    CH_SIZE,     /* reading a chunk-size line */
+    CH_DATA,     /* copying chunk data */
+    CH_DATA_END, /* the CRLF after chunk data */
+    CH_TRAILER,  /* trailer lines until an empty one */
 };
 
 bool
@@ -233,8 +233,8 @@ chunk_size(struct slice line)
     size_t i;
 
     for (i = 0; i < line.len && isxdigit((unsigned char)line.p[i]); i++) {
-        v = v * 16 + (isdigit((unsigned char)line.p[i]) ? line.p[i] - '0'
-                                                         : (line.p[i] | 0x20) - 'a' + 10);
+        v = v * 16 +
+            (isdigit((unsigned char)line.p[i]) ? line.p[i] - '0' : (line.p[i] | 0x20) - 'a' + 10);
         if (v > (long)HTTP_MAX_BODY)
             return -1;
     }

@@ -51,8 +51,7 @@ parse_args(int argc, char **argv, char *host, size_t host_len, long *port)
         if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             *port = strtol(argv[++i], &end, 10);
         } else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
-            if ((colon = strrchr(argv[++i], ':')) == NULL ||
-                (size_t)(colon - argv[i]) >= host_len)
+            if ((colon = strrchr(argv[++i], ':')) == NULL || (size_t)(colon - argv[i]) >= host_len)
                 usage();
             memcpy(host, argv[i], (size_t)(colon - argv[i]));
             host[colon - argv[i]] = '\0';

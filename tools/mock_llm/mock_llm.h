@@ -31,9 +31,9 @@
 struct event;
 struct event_base;
 
-#define HTTP_MAX_HEAD 65536           /* larger request heads get 431 */
+#define HTTP_MAX_HEAD 65536 /* larger request heads get 431 */
 #define HTTP_MAX_HEADERS 128
-#define HTTP_MAX_BODY (256u << 20)    /* larger request bodies get 413 */
+#define HTTP_MAX_BODY (256u << 20) /* larger request bodies get 413 */
 
 struct slice {
     const char *p; /* borrows the input buffer */
@@ -56,9 +56,9 @@ struct http_req {
     struct slice method;
     struct slice target; /* path and query, as received */
     struct slice path;
-    struct slice query; /* after '?', may be empty */
-    int minor;          /* HTTP/1.minor */
-    size_t head_len;    /* bytes up to and including the blank line */
+    struct slice query;     /* after '?', may be empty */
+    int minor;              /* HTTP/1.minor */
+    size_t head_len;        /* bytes up to and including the blank line */
     int64_t content_length; /* -1: none */
     bool chunked;
     bool keep_alive;
@@ -80,19 +80,19 @@ enum http_parse_result {
 
 /* State of an in-place chunked body decode; zeroed per request. */
 struct http_chunked {
-    size_t dec_len;  /* decoded bytes, right after the head */
-    size_t left;     /* data bytes left in the current chunk */
+    size_t dec_len; /* decoded bytes, right after the head */
+    size_t left;    /* data bytes left in the current chunk */
     int state;
 };
 
 enum job_kind {
     JOB_NONE,
-    JOB_DELAY,     /* /delay/MS: a small JSON after MS */
-    JOB_CHAT,      /* non-streamed completion after X-Mock-Delay-Ms */
-    JOB_CHAT_SSE,  /* streamed completion, one event per tick */
-    JOB_SSE,       /* /sse: N events */
-    JOB_DRIP,      /* /drip: Content-Length body, a piece per tick */
-    JOB_RESET,     /* /reset-mid-body: RST after a short pause */
+    JOB_DELAY,    /* /delay/MS: a small JSON after MS */
+    JOB_CHAT,     /* non-streamed completion after X-Mock-Delay-Ms */
+    JOB_CHAT_SSE, /* streamed completion, one event per tick */
+    JOB_SSE,      /* /sse: N events */
+    JOB_DRIP,     /* /drip: Content-Length body, a piece per tick */
+    JOB_RESET,    /* /reset-mid-body: RST after a short pause */
 };
 
 /* A response that is produced over time, driven by the conn's timer. */
@@ -105,32 +105,32 @@ struct job {
     size_t piece; /* drip: bytes per tick */
     long prompt_tokens;
     long completion_tokens;
-    int minor;       /* of the request, for a head sent later */
+    int minor; /* of the request, for a head sent later */
     bool keep_alive;
     bool head_only;
 };
 
 struct conn {
     int fd;
-    struct event *rev;   /* owns: EV_READ|EV_PERSIST */
-    struct event *wev;   /* owns: EV_WRITE|EV_PERSIST, added only when blocked */
-    struct event *tev;   /* owns: job and linger timer, created on first use */
-    struct buf in;       /* owns: unprocessed input; p may be the shared scratch */
-    bool in_shared;      /* in.p borrows the shared read buffer */
-    size_t head_scan;    /* where the search for the head end resumes */
+    struct event *rev; /* owns: EV_READ|EV_PERSIST */
+    struct event *wev; /* owns: EV_WRITE|EV_PERSIST, added only when blocked */
+    struct event *tev; /* owns: job and linger timer, created on first use */
+    struct buf in;     /* owns: unprocessed input; p may be the shared scratch */
+    bool in_shared;    /* in.p borrows the shared read buffer */
+    size_t head_scan;  /* where the search for the head end resumes */
     struct http_chunked ch;
     bool continue_sent;
-    struct buf out;      /* owns: bytes not yet written, from out_off */
+    struct buf out; /* owns: bytes not yet written, from out_off */
     size_t out_off;
-    size_t fill_left;    /* 'x' bytes to write after out */
-    bool chunked_out;    /* current streamed response uses chunked framing */
+    size_t fill_left; /* 'x' bytes to write after out */
+    bool chunked_out; /* current streamed response uses chunked framing */
     struct job job;
-    bool blocked;        /* wev added, rev removed */
-    bool closing;        /* close once output is written */
-    bool rd_eof;         /* peer sent FIN */
-    bool lingering;      /* FIN sent, draining input until the peer closes */
-    bool tunnel;         /* after 101: echo every byte */
-    bool dead;           /* free at the end of the current callback */
+    bool blocked;             /* wev added, rev removed */
+    bool closing;             /* close once output is written */
+    bool rd_eof;              /* peer sent FIN */
+    bool lingering;           /* FIN sent, draining input until the peer closes */
+    bool tunnel;              /* after 101: echo every byte */
+    bool dead;                /* free at the end of the current callback */
     struct conn *prev, *next; /* all live conns, for the exit cleanup */
 };
 
@@ -149,8 +149,7 @@ bool http_slice_eq(struct slice s, const char *lit);
 
 /* mock_routes.c */
 void route_init(void);
-void route_dispatch(struct conn *c, const struct http_req *req, const char *body,
-                    size_t body_len);
+void route_dispatch(struct conn *c, const struct http_req *req, const char *body, size_t body_len);
 void route_job_tick(struct conn *c);
 
 /* mock_util.c: buffers abort on OOM, so callers never check */

@@ -21,7 +21,7 @@
 #define MAX_EVENTS 100000L
 #define MAX_BYTES (1L << 30)
 #define MAX_BIG_HEADER (1L << 20)
-#define RESET_AFTER_MS 20   /* lets the 100 body bytes reach the peer first */
+#define RESET_AFTER_MS 20 /* lets the 100 body bytes reach the peer first */
 
 typedef void route_cb(struct conn *c, const struct http_req *req, const char *body,
                       size_t body_len);
@@ -214,6 +214,17 @@ json_value(const char *body, size_t len, const char *key)
     return NULL;
 }
 
+/* A non-negative JSON number at p, saturating at cap; -1 if none. */
+static long
+json_small_long(const char *p, const char *end, long cap)
+{
+    long v = -1;
+
+    for (; p < end && *p >= '0' && *p <= '9'; p++)
+        v = v < 0 ? *p - '0' : v < cap ? v * 10 + (*p - '0') : cap;
+    return v;
+}
+
 static void
 chat_reply(struct conn *c, const struct http_req *req, const struct job *job)
 {
@@ -292,8 +303,7 @@ h_chat(struct conn *c, const struct http_req *req, const char *body, size_t body
     long max_tokens = -1;
 
     if ((v = json_value(body, body_len, "\"max_tokens\"")) != NULL)
-        for (max_tokens = 0; v < body + body_len && *v >= '0' && *v <= '9' && max_tokens < NTOKENS; v++)
-            max_tokens = max_tokens * 10 + (*v - '0');
+        max_tokens = json_small_long(v, body + body_len, NTOKENS);
     if (delay > MAX_DELAY_MS)
         delay = MAX_DELAY_MS;
     job_begin(c, req, stream ? JOB_CHAT_SSE : JOB_CHAT, delay);
@@ -448,8 +458,7 @@ h_reset(struct conn *c, const struct http_req *req, const char *body, size_t bod
 }
 
 static void
-h_close_no_length(struct conn *c, const struct http_req *req, const char *body,
-                  size_t body_len)
+h_close_no_length(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
 {
     static const char text[] = "this body has no length: it ends when the connection closes\n";
 

@@ -117,8 +117,7 @@ json_put_str(struct buf *b, const char *p, size_t n)
     buf_reserve(b, n + 2);
     b->p[b->len++] = '"';
     while (i < n) {
-        for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
-                      s[run] != '\\';
+        for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' && s[run] != '\\';
              run++)
             ;
         buf_append(b, p + i, run - i);
@@ -219,8 +218,7 @@ sha1_final(struct sha1 *s, unsigned char out[20])
 static void
 base64_encode(const unsigned char *p, size_t n, char *out)
 {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t i;
 
     for (i = 0; i + 2 < n; i += 3) {
