@@ -4,6 +4,7 @@
 #include "http/http_headers.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "config/config.h"
 #include "http/http_parse.h"
@@ -98,7 +99,7 @@ http_headers_build_request(struct strbuf *out, const struct http_forward_request
     strbuf_reserve(out, head->head_len + 256);
     strbuf_append_slice(out, head->method);
     strbuf_append(out, " ", 1);
-    strbuf_append_slice(out, head->target);
+    strbuf_append_slice(out, http_headers_origin_form(head->target));
     strbuf_append_str(out, head->version_minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
     for (unsigned i = 0; i < head->nheaders; i++) {
         const struct http_header *h = &head->headers[i];
@@ -156,6 +157,25 @@ http_headers_build_response(struct strbuf *out, const struct http_forward_respon
     else if (fr->client_http10_keepalive)
         strbuf_append_str(out, "Connection: keep-alive\r\n");
     strbuf_append(out, "\r\n", 2);
+}
+
+struct sl_slice
+http_headers_origin_form(struct sl_slice target)
+{
+    const char *p = target.p, *end = target.p + target.len;
+    if (target.len == 0 || p[0] == '/' || p[0] == '*')
+        return target;
+    const char *colon = memchr(p, ':', target.len);
+    if (colon == NULL || end - colon < 3 || colon[1] != '/' || colon[2] != '/')
+        return target; /* authority-form (CONNECT) */
+    const char *authority = colon + 3;
+    for (const char *q = authority; q < end; q++) {
+        if (*q == '/')
+            return (struct sl_slice){q, (size_t)(end - q)};
+        if (*q == '?')
+            break;
+    }
+    return SL_SLICE_LIT("/");
 }
 
 bool

@@ -38,6 +38,11 @@ struct http_forward_response {
 /* Appends the head to send to the client. */
 void http_headers_build_response(struct strbuf *out, const struct http_forward_response *fr);
 
+/* The origin-form of a request target (RFC 9112 §3.2.1): an absolute-form
+ * target "http://host/p?q" becomes "/p?q" ("/" when it has no path);
+ * others are returned as they are. Borrows target (or a static "/"). */
+struct sl_slice http_headers_origin_form(struct sl_slice target);
+
 /* True when value is a well-formed X-Request-Id: 1-128 of [A-Za-z0-9._-]. */
 bool http_headers_request_id_valid(struct sl_slice value);
 

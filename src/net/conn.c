@@ -18,6 +18,7 @@
 #include "core/pipeline.h"
 #include "core/req.h"
 #include "core/worker.h"
+#include "http/http_headers.h"
 #include "http/http_reply.h"
 #include "upstream/proxy.h"
 #include "util/bufpool.h"
@@ -267,22 +268,13 @@ stage_abandon(struct req *req)
     req_finish(req);
 }
 
-/* The request path: the target without its query; for an absolute-form
- * target (RFC 9112 §3.2.2) the part after the authority. */
+/* The request path, for routing: the origin-form without its query. */
 static struct sl_slice
 request_path(struct sl_slice target)
 {
-    const char *p = target.p, *end = target.p + target.len;
-    if (target.len > 0 && p[0] != '/') {
-        const char *scheme_end = memchr(p, ':', target.len);
-        if (scheme_end != NULL && end - scheme_end > 3 && scheme_end[1] == '/' &&
-            scheme_end[2] == '/') {
-            const char *slash = memchr(scheme_end + 3, '/', (size_t)(end - scheme_end - 3));
-            p = slash != NULL ? slash : end;
-        }
-    }
-    const char *q = memchr(p, '?', (size_t)(end - p));
-    return (struct sl_slice){p, (size_t)((q ? q : end) - p)};
+    struct sl_slice origin = http_headers_origin_form(target);
+    const char *q = memchr(origin.p, '?', origin.len);
+    return (struct sl_slice){origin.p, q != NULL ? (size_t)(q - origin.p) : origin.len};
 }
 
 static void
