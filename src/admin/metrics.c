@@ -413,6 +413,18 @@ render_redis(struct evbuffer *out)
                                                                  memory_order_relaxed));
 }
 
+/* Rate limits and the cache arrive with their stages; their families are
+ * declared now, empty, so dashboards and alerts can be written against
+ * stable names. */
+static void
+render_policy_families(struct evbuffer *out)
+{
+    add_header(out, "sluice_ratelimit_decisions_total", "counter",
+               "Rate-limit decisions by limit and decision.");
+    add_header(out, "sluice_cache_results_total", "counter",
+               "Response cache results by route and result.");
+}
+
 void
 metrics_render(struct evbuffer *out, const struct config *cfg)
 {
@@ -434,6 +446,7 @@ metrics_render(struct evbuffer *out, const struct config *cfg)
     render_upstream_errors(out, &errors);
     render_upstream_up(out, cfg);
     render_redis(out);
+    render_policy_families(out);
 
     table_deinit(&by_status);
     table_deinit(&by_route);
