@@ -296,7 +296,9 @@ class Sluice:
         self.proc = proc
         self.cfg = cfg
         self.cfg_path = cfg_path
-        self.port = _port_of(cfg['listen'])
+        listen = cfg['listen'] if isinstance(cfg['listen'], list) else [cfg['listen']]
+        self.ports = [_port_of(a) for a in listen]
+        self.port = self.ports[0]
         self.admin_port = _port_of(cfg['admin']['listen']) if 'admin' in cfg else None
 
     def write_config(self, cfg_or_text):
@@ -431,7 +433,7 @@ class Env:
             gw = Sluice(self, proc, c, path)
             if not wait:
                 return gw
-            ports = [gw.port] + ([gw.admin_port] if gw.admin_port else [])
+            ports = gw.ports + ([gw.admin_port] if gw.admin_port else [])
             deadline = time.monotonic() + timeout
             while proc.alive() and time.monotonic() < deadline:
                 if all(port_accepts(p) for p in ports):

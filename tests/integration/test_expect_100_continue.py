@@ -2,7 +2,6 @@
 """A request with Expect: 100-continue completes: the client gets at most an
 interim 100 before the final response, and the body arrives intact (curl
 sends Expect for large uploads)."""
-import time
 import harness as h
 
 

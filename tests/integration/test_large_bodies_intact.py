@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """A 1 MiB response and a (just under) 1 MiB request body pass intact."""
 import hashlib
-import os
 import harness as h
 
 

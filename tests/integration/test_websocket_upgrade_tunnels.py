@@ -2,7 +2,6 @@
 """GET /ws with Upgrade: websocket answers 101 and then tunnels bytes both
 ways (the mock echoes them)."""
 import os
-import struct
 import time
 import harness as h
 
