@@ -25,6 +25,9 @@
 #include "util/clock.h"
 #include "util/log.h"
 
+/* How long an idle connection beyond `keepalive` is kept for reuse. */
+#define UPSTREAM_SURPLUS_LINGER_MS 1000
+
 struct upstream_pool {
     struct worker *worker;         /* borrowed */
     const struct config_upstream *up; /* borrowed from the config the pool was made for */
@@ -320,8 +323,7 @@ upstream_pool_release(struct upstream_conn *uc, bool reusable)
     pool->nactive--;
     uc->req = NULL;
     uc->connecting = false;
-    if (!reusable || pool->retired || pool->nidle >= pool->up->keepalive ||
-        (uc->in != NULL && buf_len(uc->in) > 0)) {
+    if (!reusable || pool->retired || (uc->in != NULL && buf_len(uc->in) > 0)) {
         conn_free(uc);
         maybe_free_pool(pool);
         return;
@@ -330,7 +332,15 @@ upstream_pool_release(struct upstream_conn *uc, bool reusable)
     uc->in = NULL;
     upstream_conn_want_write(uc, false);
     upstream_conn_want_read(uc, true);
-    upstream_conn_set_deadline(uc, pool->up->idle_timeout_ms);
+    /* Past `keepalive` idle connections, a connection is kept only briefly:
+     * under a burst it is reused within milliseconds, and closing it would
+     * only mean a new connect for the next request (HAProxy purges its
+     * idle pool the same way). Once the burst ends, the surplus closes. */
+    bool surplus = pool->nidle >= pool->up->keepalive;
+    uint32_t linger_ms = pool->up->idle_timeout_ms;
+    if (surplus && linger_ms > UPSTREAM_SURPLUS_LINGER_MS)
+        linger_ms = UPSTREAM_SURPLUS_LINGER_MS;
+    upstream_conn_set_deadline(uc, linger_ms);
     uc->next_idle = pool->idle;
     pool->idle = uc;
     pool->nidle++;
