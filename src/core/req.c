@@ -16,10 +16,41 @@
 #include "util/accesslog.h"
 #include "util/clock.h"
 
+static void req_destroy(struct req *req);
+
+#define REQ_RECYCLED_MAX 256
+
+/* Clears a recycled request but keeps the memory of its buffers. */
+static void
+req_reset(struct req *req)
+{
+    struct strbuf keep[4] = {req->upstream_extra, req->response_extra, req->out, req->resp_out};
+    char *head_buf = req->head_buf;
+    size_t head_buf_cap = req->head_buf_cap;
+    memset(req, 0, offsetof(struct req, head));
+    req->head.nheaders = 0;
+    req->resp_head.nheaders = 0;
+    struct strbuf *bufs[4] = {&req->upstream_extra, &req->response_extra, &req->out,
+                              &req->resp_out};
+    for (int i = 0; i < 4; i++) {
+        *bufs[i] = keep[i];
+        bufs[i]->len = 0;
+    }
+    req->head_buf = head_buf;
+    req->head_buf_cap = head_buf_cap;
+}
+
 struct req *
 req_new(struct conn *conn, struct worker *w)
 {
-    struct req *req = xcalloc(1, sizeof(*req));
+    struct req *req = w->recycled_reqs;
+    if (req != NULL) {
+        w->recycled_reqs = req->next_recycled_;
+        w->nrecycled_reqs--;
+        req_reset(req);
+    } else {
+        req = xcalloc(1, sizeof(*req));
+    }
     req->conn = conn;
     req->worker = w;
     req->cfg = config_ref(w->cfg);
@@ -39,7 +70,11 @@ void
 req_keep_head(struct req *req, const char *from)
 {
     struct http_head *h = &req->head;
-    req->head_buf = xmalloc(h->head_len);
+    if (req->head_buf_cap < h->head_len) {
+        free(req->head_buf);
+        req->head_buf = xmalloc(h->head_len);
+        req->head_buf_cap = h->head_len;
+    }
     memcpy(req->head_buf, from, h->head_len);
     rebase(&h->target, from, req->head_buf);
     for (unsigned i = 0; i < h->nheaders; i++) {
@@ -57,11 +92,16 @@ req_assign_id(struct req *req)
         req->request_id_len = h->value.len;
         return;
     }
+    /* The worker's random seed, then a counter: unique, and cheaper than
+     * random bytes per request (no getrandom syscall). */
+    static const char hex[] = "0123456789abcdef";
     struct worker *w = req->worker;
-    int n = snprintf(req->request_id, sizeof(req->request_id), "%016llx%08llx",
-                     (unsigned long long)w->rid_seed,
-                     (unsigned long long)(++w->rid_counter & 0xffffffffu));
-    req->request_id_len = (size_t)n;
+    uint64_t seed = w->rid_seed, counter = ++w->rid_counter;
+    for (int i = 15; i >= 0; i--, seed >>= 4)
+        req->request_id[i] = hex[seed & 15];
+    for (int i = 23; i >= 16; i--, counter >>= 4)
+        req->request_id[i] = hex[counter & 15];
+    req->request_id_len = 24;
 }
 
 /* The request path without the query, for the log and metrics. */
@@ -93,11 +133,37 @@ req_finish(struct req *req)
     pipeline_done(req);
     if (req->status != 0)
         log_request(req);
+    config_unref(req->cfg);
+    struct worker *w = req->worker;
+    /* Keep a few for reuse; one that grew big buffers is not worth keeping. */
+    if (w->nrecycled_reqs < REQ_RECYCLED_MAX && req->head_buf_cap <= 8192 &&
+        req->out.cap <= 16384 && req->resp_out.cap <= 16384) {
+        req->next_recycled_ = w->recycled_reqs;
+        w->recycled_reqs = req;
+        w->nrecycled_reqs++;
+        return;
+    }
+    req_destroy(req);
+}
+
+static void
+req_destroy(struct req *req)
+{
     strbuf_deinit(&req->upstream_extra);
     strbuf_deinit(&req->response_extra);
     strbuf_deinit(&req->out);
     strbuf_deinit(&req->resp_out);
-    config_unref(req->cfg);
     free(req->head_buf);
     free(req);
+}
+
+void
+req_free_recycled(struct worker *w)
+{
+    while (w->recycled_reqs != NULL) {
+        struct req *req = w->recycled_reqs;
+        w->recycled_reqs = req->next_recycled_;
+        req_destroy(req);
+    }
+    w->nrecycled_reqs = 0;
 }

@@ -40,8 +40,8 @@ struct req {
     struct config *cfg;            /* owns a reference */
     const struct config_route *route; /* borrowed from cfg; NULL: no route */
 
-    struct http_head head;         /* slices borrow conn's input buffer, then head_buf */
     char *head_buf;                /* owns: the head's bytes once req_keep_head ran */
+    size_t head_buf_cap;
     struct http_msg_parser body_parser; /* frames the request body */
     bool head_only;                /* HEAD: the response has no body */
 
@@ -68,7 +68,6 @@ struct req {
     size_t out_sent;
     size_t body_pending;           /* request body bytes framed at conn->in's start, unsent */
     struct http_msg_parser resp_parser;
-    struct http_head resp_head;    /* slices borrow up's buffer until the head is built */
     struct strbuf resp_out;        /* owns: the head for the client */
     size_t resp_out_sent;
     size_t resp_pending;           /* response bytes framed at up->in's start, unsent */
@@ -87,13 +86,23 @@ struct req {
     int64_t upstream_start_us;     /* 0: never reached upstream */
     int64_t upstream_us;
     enum req_outcome outcome;
+    struct req *next_recycled_;    /* private: worker's free list */
+
+    /* Last, so that recycling a req clears only what precedes them
+     * (http_parse_head resets a head itself). */
+    struct http_head head;         /* slices borrow conn's input buffer, then head_buf */
+    struct http_head resp_head;    /* slices borrow up's buffer until the head is built */
 };
 
 #endif
 
 /* Creates a request on conn under the worker's current config (a reference
- * is taken). Owned by the caller (the conn) until req_finish(). */
+ * is taken). Owned by the caller (the conn) until req_finish(). Requests
+ * are recycled per worker, with their buffers' memory. */
 struct req *req_new(struct conn *conn, struct worker *w);
+
+/* Frees the worker's recycled requests (at worker exit). */
+void req_free_recycled(struct worker *w);
 
 /* Copies the head (which starts at head_start) into the request's own
  * storage and points its slices there, so the connection's buffer can

@@ -17,6 +17,7 @@
 
 #include "admin/metrics.h"
 #include "config/config.h"
+#include "core/req.h"
 #include "net/conn.h"
 #include "net/listener.h"
 #include "sluice.h"
@@ -267,6 +268,7 @@ worker_free(struct worker *w)
     while (w->conns != NULL)
         conn_close(w->conns);
     retire_pools(w);
+    req_free_recycled(w);
     access_log_free(w->alog);
     event_free(w->wake_ev);
     event_free(w->accept_retry_ev);

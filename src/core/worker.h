@@ -23,6 +23,7 @@ struct access_log;
 struct metrics_shard;
 struct upstream_pool;
 struct conn;
+struct req;
 
 struct worker {
     unsigned id;
@@ -43,6 +44,8 @@ struct worker {
     struct conn *conns;            /* borrowed list of live client connections */
     unsigned nconns;
     bool draining;
+    struct req *recycled_reqs;     /* owns: finished requests kept for reuse */
+    unsigned nrecycled_reqs;
     uint64_t rid_seed;             /* request ids: seed + counter, unique per process start */
     uint64_t rid_counter;
 };

@@ -32,21 +32,23 @@ in_list(struct sl_slice name, const char *const *list, size_t n)
     return false;
 }
 
-/* A field named by a Connection option is hop-by-hop too. */
+/* A field named by a Connection option is hop-by-hop too. connection is
+ * the head's first Connection field, or NULL: then, the common case, there
+ * is nothing to scan. There may be several Connection fields. */
 static bool
-named_by_connection(const struct http_head *head, struct sl_slice name)
+named_by_connection(const struct http_head *head, const struct http_header *connection,
+                    struct sl_slice name)
 {
     char lower[64];
-    if (name.len >= sizeof(lower))
+    if (connection == NULL || name.len >= sizeof(lower))
         return false;
     for (size_t i = 0; i < name.len; i++) {
         char c = name.p[i];
         lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
     }
     lower[name.len] = '\0';
-    for (unsigned i = 0; i < head->nheaders; i++) {
-        if (sl_slice_eq_lower(head->headers[i].name, "connection") &&
-            http_list_has_token(head->headers[i].value, lower))
+    for (const struct http_header *h = connection; h < head->headers + head->nheaders; h++) {
+        if (sl_slice_eq_lower(h->name, "connection") && http_list_has_token(h->value, lower))
             return true;
     }
     return false;
@@ -95,6 +97,7 @@ void
 http_headers_build_request(struct strbuf *out, const struct http_forward_request *fr)
 {
     const struct http_head *head = fr->head;
+    const struct http_header *connection = http_head_find(head, "connection");
     bool upgrade = head->upgrade && http_head_find(head, "upgrade") != NULL;
     strbuf_reserve(out, head->head_len + 256);
     strbuf_append_slice(out, head->method);
@@ -108,7 +111,7 @@ http_headers_build_request(struct strbuf *out, const struct http_forward_request
             continue;
         }
         if (in_list(h->name, request_dropped, SL_ARRAY_LEN(request_dropped)) ||
-            is_set_header(fr->upstream, h->name) || named_by_connection(head, h->name))
+            is_set_header(fr->upstream, h->name) || named_by_connection(head, connection, h->name))
             continue;
         append_field(out, h->name, h->value);
     }
@@ -130,11 +133,15 @@ void
 http_headers_build_response(struct strbuf *out, const struct http_forward_response *fr)
 {
     const struct http_head *head = fr->head;
+    const struct http_header *connection = http_head_find(head, "connection");
     bool switching = head->status == 101;
-    char status_line[64];
-    int n = snprintf(status_line, sizeof(status_line), "HTTP/1.1 %u ", head->status);
+    /* http_parser guarantees a three-digit status. */
+    char status_line[] = "HTTP/1.1 000 ";
+    status_line[9] = (char)('0' + head->status / 100 % 10);
+    status_line[10] = (char)('0' + head->status / 10 % 10);
+    status_line[11] = (char)('0' + head->status % 10);
     strbuf_reserve(out, head->head_len + 128 + fr->extra.len);
-    strbuf_append(out, status_line, (size_t)n);
+    strbuf_append(out, status_line, sizeof(status_line) - 1);
     strbuf_append_slice(out, head->reason);
     strbuf_append(out, "\r\n", 2);
     for (unsigned i = 0; i < head->nheaders; i++) {
@@ -144,7 +151,7 @@ http_headers_build_response(struct strbuf *out, const struct http_forward_respon
             continue;
         }
         if (in_list(h->name, response_dropped, SL_ARRAY_LEN(response_dropped)) ||
-            named_by_connection(head, h->name))
+            named_by_connection(head, connection, h->name))
             continue;
         append_field(out, h->name, h->value);
     }
