@@ -37,6 +37,7 @@ enum write_result { WRITE_DONE, WRITE_AGAIN, WRITE_FAILED };
 static void start_upstream(struct req *req, int exclude, bool fresh);
 static void pump_request(struct req *req);
 static void pump_response(struct req *req);
+static bool retry_on_fresh_connection(struct req *req);
 
 /* Writes head[*head_sent..] then body[0..body_len) with one writev;
  * *body_written says how much of body went. A short write means the
@@ -229,7 +230,10 @@ pump_request(struct req *req)
         req->body_pending -= written;
     }
     if (r == WRITE_FAILED) {
-        upstream_pool_mark_failed(uc);
+        if (retry_on_fresh_connection(req))
+            return;
+        if (!uc->reused)
+            upstream_pool_mark_failed(uc);
         upstream_failed(req, 502, "reset", "upstream closed while receiving the request");
         return;
     }
@@ -308,7 +312,10 @@ upstream_eof(struct req *req)
     if (!req->resp_head_parsed) {
         if (retry_on_fresh_connection(req))
             return;
-        upstream_pool_mark_failed(req->up);
+        /* A pooled connection closed by the upstream says nothing about the
+         * server's health; a fresh one refused outright does. */
+        if (!req->up->reused)
+            upstream_pool_mark_failed(req->up);
         upstream_failed(req, 502, "reset", "upstream closed the connection without a response");
         return;
     }
