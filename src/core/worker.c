@@ -30,6 +30,9 @@
 #define WORKER_BUFFERS_KEPT 256
 /* Room for the largest head plus a good read of body bytes. */
 #define WORKER_BUF_MIN (64 * 1024)
+/* Idle connections are timed out by a sweep this often, not by a timer
+ * each: the idle timeout is honoured within this much. */
+#define WORKER_SWEEP_MS 100
 
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
@@ -40,6 +43,12 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
         return;
     }
     conn_accept(w, fd, sa, (socklen_t)len);
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    conn_sweep_idle(arg);
 }
 
 static void
@@ -145,7 +154,9 @@ begin_drain(struct worker *w)
     for (size_t i = 0; i < w->nlisteners; i++)
         evconnlistener_free(w->listeners[i]);
     w->nlisteners = 0;
-    struct conn *c = w->conns;
+    while (w->idle_head != NULL)
+        conn_close(w->idle_head);
+    struct conn *c = w->busy;
     while (c != NULL) {
         struct conn *next = c->next;
         conn_drain(c);
@@ -196,6 +207,9 @@ worker_new(unsigned id, struct config *cfg)
     w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
     event_add(w->wake_ev, NULL);
     w->accept_retry_ev = evtimer_new(w->base, on_accept_retry, w);
+    w->sweep_ev = event_new(w->base, -1, EV_PERSIST, on_sweep, w);
+    struct timeval sweep_every = {0, WORKER_SWEEP_MS * 1000};
+    event_add(w->sweep_ev, &sweep_every);
     open_access_log(w);
     make_pools(w);
     if (bind_listeners(w) != 0) {
@@ -265,8 +279,13 @@ worker_free(struct worker *w)
     for (size_t i = 0; i < w->nlisteners; i++)
         evconnlistener_free(w->listeners[i]);
     free(w->listeners);
-    while (w->conns != NULL)
-        conn_close(w->conns);
+    while (w->idle_head != NULL)
+        conn_close(w->idle_head);
+    while (w->busy != NULL)
+        conn_close(w->busy);
+    conn_timers_free(w);
+    if (w->sweep_ev != NULL)
+        event_free(w->sweep_ev);
     retire_pools(w);
     req_free_recycled(w);
     access_log_free(w->alog);

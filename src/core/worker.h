@@ -23,6 +23,7 @@ struct access_log;
 struct metrics_shard;
 struct upstream_pool;
 struct conn;
+struct conn_timer;
 struct req;
 
 struct worker {
@@ -41,8 +42,11 @@ struct worker {
     struct upstream_pool **pools;  /* owns; one per cfg->upstreams entry */
     struct access_log *alog;       /* owns */
     struct metrics_shard *metrics; /* borrowed: process-wide registry */
-    struct conn *conns;            /* borrowed list of live client connections */
+    struct conn *idle_head, *idle_tail; /* borrowed: idle connections, oldest first */
+    struct conn *busy;             /* borrowed: connections with a request */
     unsigned nconns;
+    struct conn_timer *free_timers; /* owns: timers of connections that went idle */
+    struct event *sweep_ev;        /* owns: periodic idle sweep */
     bool draining;
     struct req *recycled_reqs;     /* owns: finished requests kept for reuse */
     unsigned nrecycled_reqs;

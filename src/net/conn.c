@@ -26,6 +26,8 @@
 #include "util/log.h"
 
 static void conn_drive(struct conn *c);
+static void on_event(evutil_socket_t fd, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void stage_reply(struct req *req, unsigned status, const char *error, const char *message);
 static void stage_abandon(struct req *req);
 
@@ -41,16 +43,31 @@ conn_cfg(const struct conn *c)
     return c->req != NULL ? c->req->cfg : c->worker->cfg;
 }
 
+/* One embedded event carries both directions; it is re-assigned only when
+ * the wanted set changes, which on the hot path it does not (EV_WRITE is
+ * wanted only after EAGAIN). */
+static void
+update_io(struct conn *c)
+{
+    short what = (short)((c->reading ? EV_READ : 0) | (c->writing ? EV_WRITE : 0));
+    if (c->io_added) {
+        event_del(&c->io);
+        c->io_added = false;
+    }
+    if (what == 0)
+        return;
+    event_assign(&c->io, c->worker->base, c->fd, (short)(what | EV_PERSIST), on_event, c);
+    event_add(&c->io, NULL);
+    c->io_added = true;
+}
+
 void
 conn_want_read(struct conn *c, bool on)
 {
     if (on == c->reading)
         return;
     c->reading = on;
-    if (on)
-        event_add(c->rev, NULL);
-    else
-        event_del(c->rev);
+    update_io(c);
 }
 
 void
@@ -59,10 +76,50 @@ conn_want_write(struct conn *c, bool on)
     if (on == c->writing)
         return;
     c->writing = on;
-    if (on)
-        event_add(c->wev, NULL);
+    update_io(c);
+}
+
+/* Timers are pooled per worker and held only by connections that are not
+ * idle; idle ones are timed out by conn_sweep_idle instead. */
+struct conn_timer {
+    struct event ev;
+    struct conn_timer *next_free;
+};
+
+static struct conn_timer *
+timer_acquire(struct conn *c)
+{
+    struct worker *w = c->worker;
+    struct conn_timer *t = w->free_timers;
+    if (t != NULL)
+        w->free_timers = t->next_free;
     else
-        event_del(c->wev);
+        t = xmalloc(sizeof(*t));
+    evtimer_assign(&t->ev, w->base, on_timer, c);
+    return t;
+}
+
+static void
+timer_release(struct conn *c)
+{
+    struct conn_timer *t = c->timer;
+    if (t == NULL)
+        return;
+    event_del(&t->ev);
+    t->next_free = c->worker->free_timers;
+    c->worker->free_timers = t;
+    c->timer = NULL;
+    c->timer_at_ms = 0;
+}
+
+void
+conn_timers_free(struct worker *w)
+{
+    while (w->free_timers != NULL) {
+        struct conn_timer *t = w->free_timers;
+        w->free_timers = t->next_free;
+        free(t);
+    }
 }
 
 /* The timer is armed for the earliest deadline and, when it fires early
@@ -73,7 +130,9 @@ arm_timer(struct conn *c, int64_t now)
 {
     int64_t wait = c->deadline_ms - now;
     struct timeval tv = {.tv_sec = wait / 1000, .tv_usec = (wait % 1000) * 1000};
-    event_add(c->timer, &tv);
+    if (c->timer == NULL)
+        c->timer = timer_acquire(c);
+    event_add(&c->timer->ev, &tv);
     c->timer_at_ms = c->deadline_ms;
 }
 
@@ -88,6 +147,69 @@ conn_set_deadline(struct conn *c, uint32_t timeout_ms)
     c->deadline_ms = now + timeout_ms;
     if (c->timer_at_ms == 0 || c->timer_at_ms > c->deadline_ms)
         arm_timer(c, now);
+}
+
+/* Each connection is on exactly one of the worker's lists: idle (oldest
+ * first, so the sweep stops at the first one still young) or busy. */
+static void
+list_unlink(struct conn *c)
+{
+    struct worker *w = c->worker;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else if (c->idle_listed)
+        w->idle_head = c->next;
+    else
+        w->busy = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    else if (c->idle_listed)
+        w->idle_tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void
+list_push_idle(struct conn *c)
+{
+    struct worker *w = c->worker;
+    c->idle_listed = true;
+    c->prev = w->idle_tail;
+    c->next = NULL;
+    if (w->idle_tail != NULL)
+        w->idle_tail->next = c;
+    else
+        w->idle_head = c;
+    w->idle_tail = c;
+}
+
+static void
+list_push_busy(struct conn *c)
+{
+    struct worker *w = c->worker;
+    c->idle_listed = false;
+    c->prev = NULL;
+    c->next = w->busy;
+    if (w->busy != NULL)
+        w->busy->prev = c;
+    w->busy = c;
+}
+
+static void
+leave_idle(struct conn *c)
+{
+    if (!c->idle_listed)
+        return;
+    list_unlink(c);
+    list_push_busy(c);
+}
+
+void
+conn_sweep_idle(struct worker *w)
+{
+    int64_t now = clock_now_ms();
+    uint32_t idle_ms = w->cfg->http.idle_timeout_ms;
+    while (w->idle_head != NULL && now - w->idle_head->idle_since_ms >= idle_ms)
+        conn_close(w->idle_head);
 }
 
 ssize_t
@@ -126,7 +248,13 @@ go_idle(struct conn *c)
     release_buffer_if_empty(c);
     conn_want_write(c, false);
     conn_want_read(c, true);
-    conn_set_deadline(c, conn_cfg(c)->http.idle_timeout_ms);
+    timer_release(c);
+    c->deadline_ms = INT64_MAX;
+    c->idle_since_ms = clock_now_ms();
+    if (!c->idle_listed) {
+        list_unlink(c);
+        list_push_idle(c);
+    }
 }
 
 static void
@@ -162,19 +290,13 @@ conn_close(struct conn *c)
             req_finish(req);
         }
     }
-    event_free(c->rev);
-    event_free(c->wev);
-    event_free(c->timer);
+    if (c->io_added)
+        event_del(&c->io);
+    timer_release(c);
     close(c->fd);
     bufpool_release(c->worker->bufs, c->in);
-    strbuf_deinit(&c->out);
     struct worker *w = c->worker;
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
+    list_unlink(c);
     free(c);
     worker_conn_closed(w);
 }
@@ -192,22 +314,24 @@ conn_exchange_done(struct conn *c)
         conn_drive(c);
 }
 
-/* Writes what is left of our own reply; returns true when all is out. */
+/* Writes what is left of our own reply (in req->resp_out, unused by a
+ * request the gateway answers itself); returns true when all is out. */
 static bool
 flush_out(struct conn *c)
 {
-    while (c->out_sent < c->out.len) {
-        ssize_t n = write(c->fd, c->out.p + c->out_sent, c->out.len - c->out_sent);
+    struct strbuf *out = &c->req->resp_out;
+    size_t *sent = &c->req->resp_out_sent;
+    while (*sent < out->len) {
+        ssize_t n = write(c->fd, out->p + *sent, out->len - *sent);
         if (n > 0) {
-            c->out_sent += (size_t)n;
+            *sent += (size_t)n;
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return false;
         c->close_after = true; /* the client is gone; nothing more to write */
-        c->out_sent = c->out.len;
+        *sent = out->len;
     }
-    c->out.len = c->out_sent = 0;
     return true;
 }
 
@@ -222,30 +346,27 @@ void
 conn_reply_error(struct conn *c, unsigned status, const char *error, const char *message)
 {
     struct req *req = c->req;
+    SL_ASSERT(req != NULL);
     struct http_reply r = {
         .status = status,
         .error = error,
         .message = message,
+        .request_id = {req->request_id, req->request_id_len},
+        .extra_headers = {req->response_extra.p, req->response_extra.len},
+        .head_only = req->head_only,
     };
     /* Unread body bytes would be taken for the next request: close instead
      * of discarding them. Errors of framing close too (RFC 9112 §9.6). */
-    if (status == 400 || status == 408 || status == 413 || status == 431 || c->worker->draining)
+    if (status == 400 || status == 408 || status == 413 || status == 431 || c->worker->draining ||
+        !http_msg_complete(&req->body_parser))
         c->close_after = true;
-    if (req != NULL) {
-        if (!http_msg_complete(&req->body_parser))
-            c->close_after = true;
-        r.request_id = (struct sl_slice){req->request_id, req->request_id_len};
-        r.extra_headers = (struct sl_slice){req->response_extra.p, req->response_extra.len};
-        r.head_only = req->head_only;
-        req->status = status;
-        if (req->outcome == REQ_OUTCOME_COMPLETE)
-            req->outcome = REQ_OUTCOME_REFUSED;
-    }
+    req->status = status;
+    if (req->outcome == REQ_OUTCOME_COMPLETE)
+        req->outcome = REQ_OUTCOME_REFUSED;
     r.close = c->close_after;
-    c->out.len = c->out_sent = 0;
-    http_reply_build(&c->out, &r);
-    if (req != NULL)
-        req->bytes_out += c->out.len;
+    req->resp_out.len = req->resp_out_sent = 0;
+    http_reply_build(&req->resp_out, &r);
+    req->bytes_out += req->resp_out.len;
     c->state = CONN_REPLY;
     if (flush_out(c)) {
         reply_written(c);
@@ -340,6 +461,7 @@ conn_drive(struct conn *c)
             break;
         if (c->state == CONN_IDLE) {
             c->state = CONN_HEAD;
+            leave_idle(c);
             /* A head must arrive whole within header_timeout of its first byte. */
             conn_set_deadline(c, c->worker->cfg->http.header_timeout_ms);
             if (c->in->start > 0 && c->in->end > c->in->cap / 2)
@@ -381,6 +503,8 @@ static void
 on_event(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    /* Write first: it may free buffer room the read needs. A write that
+     * ends the connection returns at once: c may be gone. */
     if (what & EV_WRITE) {
         if (c->state == CONN_REPLY) {
             if (flush_out(c))
@@ -390,7 +514,8 @@ on_event(evutil_socket_t fd, short what, void *arg)
         }
         return;
     }
-    on_readable(c);
+    if (what & EV_READ)
+        on_readable(c);
 }
 
 static void
@@ -423,18 +548,17 @@ on_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void
-describe_peer(struct conn *c, const struct sockaddr *peer)
+struct sl_slice
+conn_peer_ip(const struct conn *c, char *out)
 {
-    const void *addr = peer->sa_family == AF_INET6
-                           ? (const void *)&((const struct sockaddr_in6 *)peer)->sin6_addr
-                           : (const void *)&((const struct sockaddr_in *)peer)->sin_addr;
-    if (inet_ntop(peer->sa_family, addr, c->peer_ip, sizeof(c->peer_ip)) == NULL)
-        strcpy(c->peer_ip, "unknown");
+    const void *addr = c->peer.sa.sa_family == AF_INET6 ? (const void *)&c->peer.in6.sin6_addr
+                                                         : (const void *)&c->peer.in4.sin_addr;
+    if (inet_ntop(c->peer.sa.sa_family, addr, out, INET6_ADDRSTRLEN) == NULL)
+        strcpy(out, "unknown");
     /* Show IPv4-mapped IPv6 peers as plain IPv4. */
-    if (strncmp(c->peer_ip, "::ffff:", 7) == 0 && strchr(c->peer_ip, '.') != NULL)
-        memmove(c->peer_ip, c->peer_ip + 7, strlen(c->peer_ip + 7) + 1);
-    c->peer_ip_len = strlen(c->peer_ip);
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out, '.') != NULL)
+        memmove(out, out + 7, strlen(out + 7) + 1);
+    return (struct sl_slice){out, strlen(out)};
 }
 
 void
@@ -446,15 +570,11 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t pee
     c->deadline_ms = INT64_MAX;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    describe_peer(c, peer);
+    if (peer_len > sizeof(c->peer))
+        peer_len = sizeof(c->peer);
+    memcpy(&c->peer, peer, peer_len);
     c->peer_trusted = config_is_trusted_proxy(w->cfg, peer);
-    c->rev = event_new(w->base, fd, EV_READ | EV_PERSIST, on_event, c);
-    c->wev = event_new(w->base, fd, EV_WRITE | EV_PERSIST, on_event, c);
-    c->timer = evtimer_new(w->base, on_timer, c);
-    c->next = w->conns;
-    if (w->conns != NULL)
-        w->conns->prev = c;
-    w->conns = c;
+    list_push_busy(c);
     w->nconns++;
     go_idle(c);
 }

@@ -22,12 +22,14 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "util/strbuf.h"
+#include <event2/event_struct.h>
+
+#include "sluice.h"
 
 struct worker;
 struct req;
 struct buf;
-struct event;
+struct conn_timer;
 
 enum conn_state {
     CONN_IDLE,                     /* between requests: no buffer held */
@@ -38,28 +40,34 @@ enum conn_state {
     CONN_TUNNEL,                   /* upgraded: raw bytes both ways (proxy.c) */
 };
 
+/* Memory per idle connection matters (10,000 idle keep-alive clients are
+ * ordinary): an idle conn is this struct alone, with its one event
+ * embedded, no buffer and no timer. */
 struct conn {
+    struct event io;               /* owns (embedded): read and/or write readiness */
     struct worker *worker;         /* borrowed; outlives the conn */
-    int fd;
-    enum conn_state state;
-    struct event *rev;             /* owns: EV_READ|EV_PERSIST */
-    struct event *wev;             /* owns: EV_WRITE|EV_PERSIST, armed after EAGAIN */
-    struct event *timer;           /* owns: see conn_set_deadline */
-    int64_t deadline_ms;           /* monotonic; INT64_MAX: none */
-    int64_t timer_at_ms;           /* when the timer is armed for; 0: not armed */
+    struct conn_timer *timer;      /* owns while not idle (from the worker's pool); else NULL */
     struct buf *in;                /* owns; NULL while idle */
     struct req *req;               /* owns; the request in progress */
-    struct strbuf out;             /* owns: our own reply, being written */
-    size_t out_sent;
-    bool reading;                  /* rev is added */
-    bool writing;                  /* wev is added */
+    struct conn *prev, *next;      /* the worker's idle or busy list */
+    int64_t deadline_ms;           /* monotonic; INT64_MAX: none */
+    int64_t timer_at_ms;           /* when the timer is armed for; 0: not armed */
+    int64_t idle_since_ms;         /* monotonic; while idle */
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } peer;
+    int fd;
+    enum conn_state state;
+    bool reading;                  /* io wants EV_READ */
+    bool writing;                  /* io wants EV_WRITE (armed after EAGAIN) */
+    bool io_added;                 /* io is added to the base */
     bool driving;                  /* conn_drive is on the stack: closing waits */
     bool close_pending;            /* conn_close was called while driving */
     bool close_after;              /* close once the current response is out */
     bool peer_trusted;
-    char peer_ip[INET6_ADDRSTRLEN];
-    size_t peer_ip_len;
-    struct conn *prev, *next;      /* worker's list */
+    bool idle_listed;              /* on the worker's idle list (else the busy list) */
 };
 
 /* Takes ownership of an accepted, non-blocking socket. */
@@ -91,5 +99,16 @@ void conn_close(struct conn *c);
 /* Draining: closes the connection if it is between requests, else marks it
  * to close after the current response. */
 void conn_drain(struct conn *c);
+
+/* The peer's address as text into out (INET6_ADDRSTRLEN bytes); IPv4-mapped
+ * IPv6 peers are shown as IPv4. */
+struct sl_slice conn_peer_ip(const struct conn *c, char *out);
+
+/* Closes idle connections past http.idle_timeout; the worker calls this
+ * from a periodic timer. */
+void conn_sweep_idle(struct worker *w);
+
+/* Frees the worker's pool of connection timers (at worker exit). */
+void conn_timers_free(struct worker *w);
 
 #endif

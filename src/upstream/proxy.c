@@ -13,6 +13,7 @@
  */
 #include "upstream/proxy.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <string.h>
@@ -128,9 +129,10 @@ proxy_forward(struct req *req)
 {
     struct conn *c = req->conn;
     c->state = CONN_EXCHANGE;
+    char peer_ip[INET6_ADDRSTRLEN];
     struct http_forward_request fr = {
         .head = &req->head,
-        .client_ip = {c->peer_ip, c->peer_ip_len},
+        .client_ip = conn_peer_ip(c, peer_ip),
         .peer_trusted = c->peer_trusted,
         .request_id = {req->request_id, req->request_id_len},
         .upstream = req->route->upstream,
