@@ -27,11 +27,11 @@
 
 struct gateway {
     const char *config_path;
-    struct config *cfg;            /* owns a reference: the current config */
-    struct event_base *base;       /* owns */
-    struct worker **workers;       /* owns */
+    struct config *cfg;      /* owns a reference: the current config */
+    struct event_base *base; /* owns */
+    struct worker **workers; /* owns */
     unsigned nworkers;
-    struct admin *admin;           /* owns; NULL without admin.listen */
+    struct admin *admin;                     /* owns; NULL without admin.listen */
     struct event *sighup, *sigterm, *sigint; /* owns */
 };
 
@@ -101,8 +101,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(gw->base);
 }
 
+/* Binds every worker's listeners; nothing runs yet, so a failure can
+ * still be undone. */
 static int
-start_workers(struct gateway *gw)
+create_workers(struct gateway *gw)
 {
     gw->nworkers = gw->cfg->workers;
     gw->workers = xcalloc(gw->nworkers, sizeof(*gw->workers));
@@ -111,6 +113,12 @@ start_workers(struct gateway *gw)
         if (gw->workers[i] == NULL)
             return -1;
     }
+    return 0;
+}
+
+static void
+start_workers(struct gateway *gw)
+{
     /* Workers inherit a mask without the handled signals: they reach main. */
     sigset_t set, old;
     sigemptyset(&set);
@@ -121,11 +129,40 @@ start_workers(struct gateway *gw)
     for (unsigned i = 0; i < gw->nworkers; i++) {
         if (worker_start(gw->workers[i]) != 0) {
             log_error("cannot start worker thread %u", i);
-            exit(1);
+            _exit(1);
         }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return 0;
+}
+
+static void
+watch_signals(struct gateway *gw)
+{
+    gw->sighup = evsignal_new(gw->base, SIGHUP, on_signal, gw);
+    gw->sigterm = evsignal_new(gw->base, SIGTERM, on_signal, gw);
+    gw->sigint = evsignal_new(gw->base, SIGINT, on_signal, gw);
+    event_add(gw->sighup, NULL);
+    event_add(gw->sigterm, NULL);
+    event_add(gw->sigint, NULL);
+}
+
+/* Startup failed before any thread ran: undo everything, so the exit is
+ * clean (and leak-checkers agree). */
+static int
+abandon_startup(struct gateway *gw)
+{
+    for (unsigned i = 0; gw->workers != NULL && i < gw->nworkers; i++) {
+        if (gw->workers[i] != NULL)
+            worker_free(gw->workers[i]);
+    }
+    free(gw->workers);
+    admin_free(gw->admin);
+    event_free(gw->sighup);
+    event_free(gw->sigterm);
+    event_free(gw->sigint);
+    event_base_free(gw->base);
+    config_unref(gw->cfg);
+    return 1;
 }
 
 /* Waits for the workers to drain; what is left after drain_timeout is
@@ -155,19 +192,17 @@ run(const char *path)
     signal(SIGPIPE, SIG_IGN);
     listener_raise_fd_limit();
     gw.base = event_base_new();
-    if (start_workers(&gw) != 0)
-        return 1;
+    /* Signals are watched before any port accepts: a SIGHUP that follows
+     * the first connection must not kill the process. */
+    watch_signals(&gw);
+    if (create_workers(&gw) != 0)
+        return abandon_startup(&gw);
     if (gw.cfg->admin_listen.text != NULL) {
         gw.admin = admin_new(gw.base, gw.cfg);
         if (gw.admin == NULL)
-            return 1;
+            return abandon_startup(&gw);
     }
-    gw.sighup = evsignal_new(gw.base, SIGHUP, on_signal, &gw);
-    gw.sigterm = evsignal_new(gw.base, SIGTERM, on_signal, &gw);
-    gw.sigint = evsignal_new(gw.base, SIGINT, on_signal, &gw);
-    event_add(gw.sighup, NULL);
-    event_add(gw.sigterm, NULL);
-    event_add(gw.sigint, NULL);
+    start_workers(&gw);
     for (size_t i = 0; i < gw.cfg->nlisten; i++)
         log_info("sluice %s listening on %s (%u workers)", SLUICE_VERSION, gw.cfg->listen[i].text,
                  gw.cfg->workers);

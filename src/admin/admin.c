@@ -26,6 +26,7 @@
 #include "admin/health.h"
 #include "admin/metrics.h"
 #include "config/config.h"
+#include "net/listener.h"
 #include "sluice.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -35,10 +36,11 @@
 #define ADMIN_MAX_BODY_SIZE (64 * 1024)
 
 struct admin {
-    struct event_base *base;       /* borrowed; the main thread's */
-    struct config *cfg;            /* owns a reference */
-    struct evhttp *http;           /* owns (and its listener); NULL: no admin listener */
-    struct health *health;         /* owns */
+    struct event_base *base;      /* borrowed; the main thread's */
+    struct config *cfg;           /* owns a reference */
+    struct evhttp *http;          /* owns (and its listener); NULL: no admin listener */
+    struct listener_guard *guard; /* owns; pauses the listener when fds run out */
+    struct health *health;        /* owns */
 };
 
 typedef void admin_handler_cb(struct admin *admin, struct evhttp_request *req);
@@ -236,6 +238,7 @@ admin_http_new(struct admin *admin, const struct config_addr *addr)
         evhttp_free(http);
         return NULL;
     }
+    admin->guard = listener_guard_new(lev, admin->base, "admin");
     /* Allow every method, so a wrong one gets our JSON 405, not evhttp's. */
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
@@ -286,6 +289,7 @@ admin_free(struct admin *admin)
         return;
     if (admin->http != NULL)
         evhttp_free(admin->http);
+    listener_guard_free(admin->guard);
     health_free(admin->health);
     config_unref(admin->cfg);
     free(admin);

@@ -44,49 +44,49 @@
 /* Where redis.url points; fixed-size so parsing allocates nothing. */
 struct redis_target {
     bool is_unix;
-    char host[256];                /* without the [] of an IPv6 literal */
+    char host[256]; /* without the [] of an IPv6 literal */
     int port;
-    char path[256];                /* unix socket */
-    char user[128];                /* "" = none (AUTH with password only) */
-    char pass[256];                /* "" = no AUTH */
-    unsigned db;                   /* parsed for validation; PING does not need it */
+    char path[256]; /* unix socket */
+    char user[128]; /* "" = none (AUTH with password only) */
+    char pass[256]; /* "" = no AUTH */
+    unsigned db;    /* parsed for validation; PING does not need it */
 };
 
 /* One upstream server's active check. */
 struct probe {
-    struct health *h;              /* borrowed; owns this probe */
-    struct config_upstream *up;    /* borrowed from h->cfg */
+    struct health *h;           /* borrowed; owns this probe */
+    struct config_upstream *up; /* borrowed from h->cfg */
     size_t server;
-    int fd;                        /* owns; -1 when no connect is in flight */
-    struct event *ev;              /* owns; NULL when no connect is in flight */
+    int fd;           /* owns; -1 when no connect is in flight */
+    struct event *ev; /* owns; NULL when no connect is in flight */
     int64_t started_ms;
 };
 
 enum health_redis_state { HEALTH_REDIS_UNKNOWN, HEALTH_REDIS_DOWN, HEALTH_REDIS_UP };
 
 struct health {
-    struct event_base *base;       /* borrowed */
-    struct config *cfg;            /* borrowed; the admin holds the reference */
+    struct event_base *base; /* borrowed */
+    struct config *cfg;      /* borrowed; the admin holds the reference */
 
-    char *redis_url;               /* owns; to notice a change on reload */
+    char *redis_url; /* owns; to notice a change on reload */
     struct redis_target target;
     bool target_ok;
-    redisAsyncContext *rc;         /* owns; NULL when disconnected */
+    redisAsyncContext *rc; /* owns; NULL when disconnected */
     bool rc_connected;
     int64_t connect_started_ms;
     bool ping_pending;
-    bool ping_timed_out;           /* the pending PING already counted as a failure */
+    bool ping_timed_out; /* the pending PING already counted as a failure */
     int64_t ping_sent_us;
     uint32_t backoff_ms;
     enum health_redis_state redis_state;
     double latency_ms;
-    struct event *redis_tick;      /* owns; persistent, every HEALTH_REDIS_PING_MS */
-    struct event *redis_deadline;  /* owns; one PING's timeout */
-    struct event *redis_retry;     /* owns; reconnect after backoff */
+    struct event *redis_tick;     /* owns; persistent, every HEALTH_REDIS_PING_MS */
+    struct event *redis_deadline; /* owns; one PING's timeout */
+    struct event *redis_retry;    /* owns; reconnect after backoff */
 
-    struct probe *probes;          /* owns; one per server of every upstream */
+    struct probe *probes; /* owns; one per server of every upstream */
     size_t nprobes;
-    struct event *probe_tick;      /* owns; persistent, every HEALTH_PROBE_INTERVAL_MS */
+    struct event *probe_tick; /* owns; persistent, every HEALTH_PROBE_INTERVAL_MS */
 };
 
 static void
@@ -174,8 +174,8 @@ parse_hostport(const char *p, size_t len, struct redis_target *t)
     memcpy(t->host, host, host_len);
     t->host[host_len] = '\0';
     unsigned port = 6379;
-    if (colon != NULL && (parse_uint(colon + 1, (size_t)(p + len - colon - 1), 65535, &port) < 0 ||
-                          port == 0))
+    if (colon != NULL &&
+        (parse_uint(colon + 1, (size_t)(p + len - colon - 1), 65535, &port) < 0 || port == 0))
         return -1;
     t->port = (int)port;
     return 0;

@@ -24,8 +24,8 @@ struct event_base;
 struct health;
 
 struct health_redis_status {
-    bool up;                       /* the last PING answered within the timeout */
-    double latency_ms;             /* round trip of that PING; < 0 when none yet */
+    bool up;           /* the last PING answered within the timeout */
+    double latency_ms; /* round trip of that PING; < 0 when none yet */
 };
 
 /* Starts both checks on base. cfg is borrowed: the caller keeps a reference

@@ -39,8 +39,8 @@ static const char *const bucket_le[] = {"0.001", "0.005", "0.01", "0.025", "0.05
 
 /* One time series (or, for requests, a counter plus its histogram). */
 struct series {
-    char *a;                       /* owns; route or upstream; NULL = empty slot */
-    char *b;                       /* owns; kind for upstream errors, NULL for requests */
+    char *a; /* owns; route or upstream; NULL = empty slot */
+    char *b; /* owns; kind for upstream errors, NULL for requests */
     unsigned status;
     uint64_t count;
     uint64_t sum_us;
@@ -48,16 +48,16 @@ struct series {
 };
 
 struct series_table {
-    struct series *slots;          /* owns; cap is a power of two */
+    struct series *slots; /* owns; cap is a power of two */
     size_t cap;
     size_t len;
 };
 
 struct metrics_shard {
-    pthread_mutex_t mu;            /* guards both tables; see file comment */
+    pthread_mutex_t mu; /* guards both tables; see file comment */
     struct series_table requests;
     struct series_table upstream_errors;
-    struct metrics_shard *next;    /* borrowed link in the global list */
+    struct metrics_shard *next; /* borrowed link in the global list */
 };
 
 static pthread_mutex_t shards_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -182,8 +182,7 @@ metrics_record_request(struct metrics_shard *shard, const char *route, unsigned 
 }
 
 void
-metrics_record_upstream_error(struct metrics_shard *shard, const char *upstream,
-                              const char *kind)
+metrics_record_upstream_error(struct metrics_shard *shard, const char *upstream, const char *kind)
 {
     pthread_mutex_lock(&shard->mu);
     table_get(&shard->upstream_errors, upstream, kind, 0)->count++;
@@ -310,8 +309,7 @@ add_histogram(struct evbuffer *out, const char *name, const char *label, const c
             add_label_value(out, value);
             ADD_LIT(out, "\",");
         }
-        evbuffer_add_printf(out, "le=\"%s\"} %llu\n",
-                            i < METRICS_NBUCKETS ? bucket_le[i] : "+Inf",
+        evbuffer_add_printf(out, "le=\"%s\"} %llu\n", i < METRICS_NBUCKETS ? bucket_le[i] : "+Inf",
                             (unsigned long long)cum);
     }
     const char *suffix[] = {"_sum", "_count"};
@@ -330,8 +328,7 @@ add_histogram(struct evbuffer *out, const char *name, const char *label, const c
 }
 
 static void
-render_requests(struct evbuffer *out, struct series_table *by_status,
-                struct series_table *by_route)
+render_requests(struct evbuffer *out, struct series_table *by_status, struct series_table *by_route)
 {
     add_header(out, "sluice_requests_total", "counter", "Requests answered, by route and status.");
     size_t n = table_sort(by_status);
@@ -347,8 +344,8 @@ render_requests(struct evbuffer *out, struct series_table *by_status,
     n = table_sort(by_route);
     for (size_t i = 0; i < n; i++) {
         const struct series *s = &by_route->slots[i];
-        add_histogram(out, "sluice_request_duration_seconds", "route", s->a, s->buckets,
-                      s->sum_us, s->count);
+        add_histogram(out, "sluice_request_duration_seconds", "route", s->a, s->buckets, s->sum_us,
+                      s->count);
     }
 }
 
@@ -408,9 +405,9 @@ render_redis(struct evbuffer *out)
     add_histogram(out, "sluice_redis_duration_seconds", NULL, NULL, buckets, sum_us, count);
     add_header(out, "sluice_redis_errors_total", "counter",
                "Redis commands that failed or timed out.");
-    evbuffer_add_printf(out, "sluice_redis_errors_total %llu\n",
-                        (unsigned long long)atomic_load_explicit(&redis_errors,
-                                                                 memory_order_relaxed));
+    evbuffer_add_printf(
+        out, "sluice_redis_errors_total %llu\n",
+        (unsigned long long)atomic_load_explicit(&redis_errors, memory_order_relaxed));
 }
 
 /* Rate limits and the cache arrive with their stages; their families are

@@ -22,33 +22,34 @@
 
 /* A host:port as written in the file, resolved once at load time. */
 struct config_addr {
-    char *text;                    /* owns; "127.0.0.1:8080" as written */
-    struct sockaddr_storage sa;    /* resolved numeric address */
+    char *text;                 /* owns; "127.0.0.1:8080" as written */
+    struct sockaddr_storage sa; /* resolved numeric address */
     socklen_t sa_len;
 };
 
 /* A CIDR block of trusted_proxies ("10.0.0.0/8", "::1", "127.0.0.1"). */
 struct config_cidr {
-    int family;                    /* AF_INET or AF_INET6 */
+    int family; /* AF_INET or AF_INET6 */
     uint8_t addr[16];
     unsigned prefix_len;
 };
 
 struct config_header {
-    char *name;                    /* owns; lowercased */
-    char *value;                   /* owns; ${VAR} already expanded */
+    char *name;  /* owns; lowercased */
+    char *value; /* owns; ${VAR} already expanded */
 };
 
 struct config_upstream {
-    char *name;                    /* owns */
-    unsigned index;                /* position in config.upstreams */
-    struct config_addr *servers;   /* owns; nservers >= 1 */
+    char *name;                  /* owns */
+    unsigned index;              /* position in config.upstreams */
+    struct config_addr *servers; /* owns; nservers >= 1 */
     size_t nservers;
-    unsigned keepalive;            /* idle connections kept per worker; default 64 */
-    uint32_t connect_timeout_ms;   /* default 2s */
-    uint32_t read_timeout_ms;      /* default 300s; max wait between response bytes */
-    uint32_t idle_timeout_ms;      /* key idle_timeout, default 60s: pooled connection lifetime */
-    uint32_t fail_timeout_ms;      /* key fail_timeout, default 10s: a failed server is skipped this long */
+    unsigned keepalive;          /* idle connections kept per worker; default 64 */
+    uint32_t connect_timeout_ms; /* default 2s */
+    uint32_t read_timeout_ms;    /* default 300s; max wait between response bytes */
+    uint32_t idle_timeout_ms;    /* key idle_timeout, default 60s: pooled connection lifetime */
+    uint32_t
+        fail_timeout_ms; /* key fail_timeout, default 10s: a failed server is skipped this long */
     struct config_header *set_headers; /* owns */
     size_t nset_headers;
     /* The one mutable part, shared by every worker: per server, the monotonic
@@ -76,21 +77,21 @@ struct config_cache {
     bool enabled;
     uint32_t ttl_ms;
     enum config_cache_scope scope;
-    unsigned methods;              /* CONFIG_METHOD_* bits; default GET|HEAD */
+    unsigned methods; /* CONFIG_METHOD_* bits; default GET|HEAD */
     uint32_t stale_while_revalidate_ms;
     uint32_t stale_if_error_ms;
 };
 
 struct config_route {
-    char *name;                    /* owns; defaults to "route<N>" */
-    char *path_prefix;             /* owns; default "/" */
+    char *name;        /* owns; defaults to "route<N>" */
+    char *path_prefix; /* owns; default "/" */
     size_t path_prefix_len;
-    unsigned methods;              /* CONFIG_METHOD_* bits; 0 = any method */
+    unsigned methods;                 /* CONFIG_METHOD_* bits; 0 = any method */
     struct config_upstream *upstream; /* borrowed from config.upstreams */
-    enum config_auth auth;         /* default required */
-    char *plan;                    /* owns; may be NULL */
+    enum config_auth auth;            /* default required */
+    char *plan;                       /* owns; may be NULL */
     bool idempotency;
-    uint32_t idempotency_ttl_ms;   /* default 24h */
+    uint32_t idempotency_ttl_ms; /* default 24h */
     struct config_cache cache;
 };
 
@@ -98,17 +99,17 @@ struct config_route {
 enum config_limit_kind { CONFIG_LIMIT_REQUESTS, CONFIG_LIMIT_TOKENS, CONFIG_LIMIT_CONCURRENT };
 
 struct config_limit {
-    char *name;                    /* owns */
+    char *name; /* owns */
     enum config_limit_kind kind;
-    uint64_t amount;               /* requests, tokens or concurrent */
-    uint32_t window_ms;            /* 0 for concurrent */
-    unsigned precision;            /* buckets per window, default 60 */
-    uint64_t estimate;             /* tokens limits: default 1000 */
+    uint64_t amount;    /* requests, tokens or concurrent */
+    uint32_t window_ms; /* 0 for concurrent */
+    unsigned precision; /* buckets per window, default 60 */
+    uint64_t estimate;  /* tokens limits: default 1000 */
 };
 
 struct config_plan {
-    char *name;                    /* owns */
-    struct config_limit *limits;   /* owns */
+    char *name;                  /* owns */
+    struct config_limit *limits; /* owns */
     size_t nlimits;
 };
 
@@ -117,71 +118,71 @@ enum config_key_kind { CONFIG_KEY_SECRET, CONFIG_KEY_PUBLIC, CONFIG_KEY_LOCAL };
 
 struct config_key {
     enum config_key_kind kind;
-    char *paserk;                  /* owns; "k4.secret...." as written (expanded) */
+    char *paserk; /* owns; "k4.secret...." as written (expanded) */
 };
 
 enum config_on_error { CONFIG_ON_ERROR_CLOSED, CONFIG_ON_ERROR_OPEN };
 
 struct config {
-    char *path;                    /* owns; the file it came from */
+    char *path; /* owns; the file it came from */
 
-    struct config_addr *listen;    /* owns; nlisten >= 1 */
+    struct config_addr *listen; /* owns; nlisten >= 1 */
     size_t nlisten;
-    unsigned workers;              /* >= 1; "auto" resolved to the core count */
+    unsigned workers; /* >= 1; "auto" resolved to the core count */
 
     struct config_addr admin_listen; /* admin_listen.text == NULL: no admin listener */
-    char *admin_token;             /* owns; may be NULL */
+    char *admin_token;               /* owns; may be NULL */
 
     struct {
-        char *url;                 /* owns; default redis://127.0.0.1:6379/0 */
-        char *prefix;              /* owns; default "sluice:" */
-        uint32_t timeout_ms;       /* default 100ms */
+        char *url;           /* owns; default redis://127.0.0.1:6379/0 */
+        char *prefix;        /* owns; default "sluice:" */
+        uint32_t timeout_ms; /* default 100ms */
         enum config_on_error on_error;
     } redis;
 
     struct {
         enum config_token_format format;
-        struct config_key *keys;   /* owns */
+        struct config_key *keys; /* owns */
         size_t nkeys;
-        char *header;              /* owns; default "authorization" */
-        char *cookie;              /* owns; default "sluice_session" */
-        uint32_t session_ttl_ms;   /* default 1h */
-        bool sliding;              /* default true */
-        uint64_t max_lifetime_ms;  /* default 30d */
+        char *header;             /* owns; default "authorization" */
+        char *cookie;             /* owns; default "sluice_session" */
+        uint32_t session_ttl_ms;  /* default 1h */
+        bool sliding;             /* default true */
+        uint64_t max_lifetime_ms; /* default 30d */
     } tokens;
 
     struct {
-        size_t max_header_size;    /* default 32KiB */
-        size_t max_body_size;      /* default 10MiB */
-        uint32_t header_timeout_ms; /* default 10s */
-        uint32_t body_timeout_ms;  /* default 60s */
-        uint32_t idle_timeout_ms;  /* default 75s */
-        uint32_t drain_timeout_ms; /* default 30s */
+        size_t max_header_size;              /* default 32KiB */
+        size_t max_body_size;                /* default 10MiB */
+        uint32_t header_timeout_ms;          /* default 10s */
+        uint32_t body_timeout_ms;            /* default 60s */
+        uint32_t idle_timeout_ms;            /* default 75s */
+        uint32_t drain_timeout_ms;           /* default 30s */
         struct config_cidr *trusted_proxies; /* owns */
         size_t ntrusted_proxies;
     } http;
 
     struct {
-        char *access;              /* owns; "stdout" (default), "stderr", "off" or a path */
-        char *level;               /* owns; "info" (default), "debug", "warn", "error" */
+        char *access; /* owns; "stdout" (default), "stderr", "off" or a path */
+        char *level;  /* owns; "info" (default), "debug", "warn", "error" */
     } log;
 
     struct config_upstream *upstreams; /* owns */
     size_t nupstreams;
-    struct config_plan *plans;     /* owns */
+    struct config_plan *plans; /* owns */
     size_t nplans;
 
     bool has_anonymous;
     struct {
-        char *key;                 /* owns; "client_ip" */
+        char *key;                   /* owns; "client_ip" */
         struct config_limit *limits; /* owns */
         size_t nlimits;
     } anonymous;
 
-    struct config_route *routes;   /* owns; first match wins */
+    struct config_route *routes; /* owns; first match wins */
     size_t nroutes;
 
-    _Atomic int refs_;             /* private: reference count */
+    _Atomic int refs_; /* private: reference count */
 };
 
 /*

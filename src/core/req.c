@@ -123,8 +123,8 @@ log_request(struct req *req)
         .limit = req->limit_decision,
     };
     access_log_write(req->worker->alog, &e);
-    metrics_record_request(req->worker->metrics, req->route ? req->route->name : "",
-                           req->status, (uint64_t)(now - req->start_us));
+    metrics_record_request(req->worker->metrics, req->route ? req->route->name : "", req->status,
+                           (uint64_t)(now - req->start_us));
 }
 
 void

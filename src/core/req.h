@@ -28,22 +28,22 @@ struct pipeline_ops;
 
 /* How an exchange ended, for the done hooks. */
 enum req_outcome {
-    REQ_OUTCOME_COMPLETE,          /* the response reached the client whole */
-    REQ_OUTCOME_REFUSED,           /* answered by the gateway itself (error or stage) */
-    REQ_OUTCOME_CLIENT_GONE,       /* the client vanished before the end */
-    REQ_OUTCOME_UPSTREAM_FAILED,   /* the upstream failed or timed out */
+    REQ_OUTCOME_COMPLETE,        /* the response reached the client whole */
+    REQ_OUTCOME_REFUSED,         /* answered by the gateway itself (error or stage) */
+    REQ_OUTCOME_CLIENT_GONE,     /* the client vanished before the end */
+    REQ_OUTCOME_UPSTREAM_FAILED, /* the upstream failed or timed out */
 };
 
 struct req {
-    struct conn *conn;             /* borrowed; NULL once the client is gone */
-    struct worker *worker;         /* borrowed; outlives req */
-    struct config *cfg;            /* owns a reference */
+    struct conn *conn;                /* borrowed; NULL once the client is gone */
+    struct worker *worker;            /* borrowed; outlives req */
+    struct config *cfg;               /* owns a reference */
     const struct config_route *route; /* borrowed from cfg; NULL: no route */
 
-    char *head_buf;                /* owns: the head's bytes once req_keep_head ran */
+    char *head_buf; /* owns: the head's bytes once req_keep_head ran */
     size_t head_buf_cap;
     struct http_msg_parser body_parser; /* frames the request body */
-    bool head_only;                /* HEAD: the response has no body */
+    bool head_only;                     /* HEAD: the response has no body */
 
     char request_id[129];
     size_t request_id_len;
@@ -51,47 +51,47 @@ struct req {
     /* Stages */
     const struct stage *const *stages_; /* private: borrowed table */
     size_t nstages_;
-    const struct pipeline_ops *ops_;    /* private: borrowed */
-    unsigned stages_run_;          /* private: how many stages' run() were called */
-    unsigned stage;                /* index of the stage running now */
-    bool in_stage;                 /* a stage runs and has not answered yet */
+    const struct pipeline_ops *ops_;       /* private: borrowed */
+    unsigned stages_run_;                  /* private: how many stages' run() were called */
+    unsigned stage;                        /* index of the stage running now */
+    bool in_stage;                         /* a stage runs and has not answered yet */
     void *stage_data[PIPELINE_MAX_STAGES]; /* owned by each stage */
-    struct strbuf upstream_extra;  /* header lines stages add upstream */
-    struct strbuf response_extra;  /* header lines stages add to the response */
-    const char *user;              /* borrowed from a stage's data; NULL: anonymous */
-    const char *cache_status;      /* static; NULL: not a cache route */
-    const char *limit_decision;    /* static; NULL: no limits applied */
+    struct strbuf upstream_extra;          /* header lines stages add upstream */
+    struct strbuf response_extra;          /* header lines stages add to the response */
+    const char *user;                      /* borrowed from a stage's data; NULL: anonymous */
+    const char *cache_status;              /* static; NULL: not a cache route */
+    const char *limit_decision;            /* static; NULL: no limits applied */
 
     /* Exchange */
-    struct upstream_conn *up;      /* owns while forwarding */
-    struct strbuf out;             /* owns: the head for upstream */
+    struct upstream_conn *up; /* owns while forwarding */
+    struct strbuf out;        /* owns: the head for upstream */
     size_t out_sent;
-    size_t body_pending;           /* request body bytes framed at conn->in's start, unsent */
+    size_t body_pending; /* request body bytes framed at conn->in's start, unsent */
     struct http_msg_parser resp_parser;
-    struct strbuf resp_out;        /* owns: the head for the client */
+    struct strbuf resp_out; /* owns: the head for the client */
     size_t resp_out_sent;
-    size_t resp_pending;           /* response bytes framed at up->in's start, unsent */
+    size_t resp_pending; /* response bytes framed at up->in's start, unsent */
     bool resp_head_parsed;
-    bool resp_head_sent;           /* some response byte reached the client */
-    bool tunnel;                   /* 101: raw bytes both ways */
+    bool resp_head_sent; /* some response byte reached the client */
+    bool tunnel;         /* 101: raw bytes both ways */
     bool req_body_done;
     bool resp_done;
     bool retried;
-    bool close_after;              /* the client connection ends with this exchange */
+    bool close_after; /* the client connection ends with this exchange */
 
     /* Accounting */
     unsigned status;
     uint64_t bytes_out;
     int64_t start_us;
-    int64_t upstream_start_us;     /* 0: never reached upstream */
+    int64_t upstream_start_us; /* 0: never reached upstream */
     int64_t upstream_us;
     enum req_outcome outcome;
-    struct req *next_recycled_;    /* private: worker's free list */
+    struct req *next_recycled_; /* private: worker's free list */
 
     /* Last, so that recycling a req clears only what precedes them
      * (http_parse_head resets a head itself). */
-    struct http_head head;         /* slices borrow conn's input buffer, then head_buf */
-    struct http_head resp_head;    /* slices borrow up's buffer until the head is built */
+    struct http_head head;      /* slices borrow conn's input buffer, then head_buf */
+    struct http_head resp_head; /* slices borrow up's buffer until the head is built */
 };
 
 #endif

@@ -52,27 +52,13 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_accept_retry(evutil_socket_t fd, short what, void *arg)
+free_listeners(struct worker *w)
 {
-    struct worker *w = arg;
-    for (size_t i = 0; i < w->nlisteners; i++)
-        evconnlistener_enable(w->listeners[i]);
-}
-
-/* Out of file descriptors: the pending connection stays in the backlog and
- * the listener would spin; pause accepting briefly instead. */
-static void
-on_accept_error(struct evconnlistener *l, void *arg)
-{
-    struct worker *w = arg;
-    int err = EVUTIL_SOCKET_ERROR();
-    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
-        return;
-    log_warn("worker %u: cannot accept (%s); pausing accepts for 100ms", w->id, strerror(err));
-    for (size_t i = 0; i < w->nlisteners; i++)
-        evconnlistener_disable(w->listeners[i]);
-    struct timeval tv = {0, 100 * 1000};
-    event_add(w->accept_retry_ev, &tv);
+    for (size_t i = 0; i < w->nlisteners; i++) {
+        listener_guard_free(w->guards[i]);
+        evconnlistener_free(w->listeners[i]);
+    }
+    w->nlisteners = 0;
 }
 
 static int
@@ -80,6 +66,7 @@ bind_listeners(struct worker *w)
 {
     const struct config *cfg = w->cfg;
     w->listeners = xcalloc(cfg->nlisten, sizeof(*w->listeners));
+    w->guards = xcalloc(cfg->nlisten, sizeof(*w->guards));
     for (size_t i = 0; i < cfg->nlisten; i++) {
         const struct config_addr *a = &cfg->listen[i];
         int fd = listener_bind((const struct sockaddr *)&a->sa, a->sa_len, WORKER_BACKLOG);
@@ -88,7 +75,7 @@ bind_listeners(struct worker *w)
             return -1;
         }
         w->listeners[i] = evconnlistener_new(w->base, on_accept, w, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-        evconnlistener_set_error_cb(w->listeners[i], on_accept_error);
+        w->guards[i] = listener_guard_new(w->listeners[i], w->base, "listener");
         w->nlisteners++;
     }
     return 0;
@@ -151,9 +138,7 @@ begin_drain(struct worker *w)
     if (w->draining)
         return;
     w->draining = true;
-    for (size_t i = 0; i < w->nlisteners; i++)
-        evconnlistener_free(w->listeners[i]);
-    w->nlisteners = 0;
+    free_listeners(w);
     while (w->idle_head != NULL)
         conn_close(w->idle_head);
     struct conn *c = w->busy;
@@ -199,14 +184,13 @@ worker_new(unsigned id, struct config *cfg)
     w->base = event_base_new_with_config(ec);
     event_config_free(ec);
     size_t buf_size = cfg->http.max_header_size + 4096;
-    w->bufs = bufpool_new(buf_size > WORKER_BUF_MIN ? buf_size : WORKER_BUF_MIN,
-                          WORKER_BUFFERS_KEPT);
+    w->bufs =
+        bufpool_new(buf_size > WORKER_BUF_MIN ? buf_size : WORKER_BUF_MIN, WORKER_BUFFERS_KEPT);
     w->metrics = metrics_shard_new();
     randombytes_buf(&w->rid_seed, sizeof(w->rid_seed));
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
     event_add(w->wake_ev, NULL);
-    w->accept_retry_ev = evtimer_new(w->base, on_accept_retry, w);
     w->sweep_ev = event_new(w->base, -1, EV_PERSIST, on_sweep, w);
     struct timeval sweep_every = {0, WORKER_SWEEP_MS * 1000};
     event_add(w->sweep_ev, &sweep_every);
@@ -276,9 +260,9 @@ worker_conn_closed(struct worker *w)
 void
 worker_free(struct worker *w)
 {
-    for (size_t i = 0; i < w->nlisteners; i++)
-        evconnlistener_free(w->listeners[i]);
+    free_listeners(w);
     free(w->listeners);
+    free(w->guards);
     while (w->idle_head != NULL)
         conn_close(w->idle_head);
     while (w->busy != NULL)
@@ -290,7 +274,6 @@ worker_free(struct worker *w)
     req_free_recycled(w);
     access_log_free(w->alog);
     event_free(w->wake_ev);
-    event_free(w->accept_retry_ev);
     close(w->wake_fd);
     struct config *pending = atomic_exchange(&w->next_cfg, NULL);
     if (pending != NULL)

@@ -23,34 +23,35 @@ struct access_log;
 struct metrics_shard;
 struct upstream_pool;
 struct conn;
+struct listener_guard;
 struct conn_timer;
 struct req;
 
 struct worker {
     unsigned id;
     pthread_t thread;
-    struct event_base *base;       /* owns */
-    struct config *cfg;            /* owns a reference: new requests start under it */
+    struct event_base *base;         /* owns */
+    struct config *cfg;              /* owns a reference: new requests start under it */
     struct config *_Atomic next_cfg; /* owns a reference once posted by main */
     _Atomic bool stop_requested;
-    int wake_fd;                   /* owns: eventfd main -> worker */
-    struct event *wake_ev;         /* owns */
+    int wake_fd;                       /* owns: eventfd main -> worker */
+    struct event *wake_ev;             /* owns */
     struct evconnlistener **listeners; /* owns */
     size_t nlisteners;
-    struct event *accept_retry_ev; /* owns: re-enables accepting after EMFILE */
-    struct bufpool *bufs;          /* owns */
-    struct upstream_pool **pools;  /* owns; one per cfg->upstreams entry */
-    struct access_log *alog;       /* owns */
-    struct metrics_shard *metrics; /* borrowed: process-wide registry */
+    struct listener_guard **guards;     /* owns: one per listener (EMFILE pauses) */
+    struct bufpool *bufs;               /* owns */
+    struct upstream_pool **pools;       /* owns; one per cfg->upstreams entry */
+    struct access_log *alog;            /* owns */
+    struct metrics_shard *metrics;      /* borrowed: process-wide registry */
     struct conn *idle_head, *idle_tail; /* borrowed: idle connections, oldest first */
-    struct conn *busy;             /* borrowed: connections with a request */
+    struct conn *busy;                  /* borrowed: connections with a request */
     unsigned nconns;
     struct conn_timer *free_timers; /* owns: timers of connections that went idle */
-    struct event *sweep_ev;        /* owns: periodic idle sweep */
+    struct event *sweep_ev;         /* owns: periodic idle sweep */
     bool draining;
-    struct req *recycled_reqs;     /* owns: finished requests kept for reuse */
+    struct req *recycled_reqs; /* owns: finished requests kept for reuse */
     unsigned nrecycled_reqs;
-    uint64_t rid_seed;             /* request ids: seed + counter, unique per process start */
+    uint64_t rid_seed; /* request ids: seed + counter, unique per process start */
     uint64_t rid_counter;
 };
 

@@ -13,9 +13,9 @@
 /* Fields that describe one connection, never forwarded (RFC 9110 §7.6.1),
  * plus the ones the gateway sets itself. */
 static const char *const request_dropped[] = {
-    "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
-    "x-forwarded-for", "x-forwarded-proto", "x-request-id",
-    "x-sluice-user", "x-sluice-session", "x-sluice-plan",
+    "connection",   "keep-alive",    "proxy-connection", "te",
+    "trailer",      "upgrade",       "x-forwarded-for",  "x-forwarded-proto",
+    "x-request-id", "x-sluice-user", "x-sluice-session", "x-sluice-plan",
 };
 
 static const char *const response_dropped[] = {

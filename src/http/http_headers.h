@@ -16,23 +16,23 @@ struct strbuf;
 struct config_upstream;
 
 struct http_forward_request {
-    const struct http_head *head;  /* the client's request head */
-    struct sl_slice client_ip;     /* the peer's address as text */
-    bool peer_trusted;             /* the peer is one of http.trusted_proxies */
+    const struct http_head *head; /* the client's request head */
+    struct sl_slice client_ip;    /* the peer's address as text */
+    bool peer_trusted;            /* the peer is one of http.trusted_proxies */
     struct sl_slice request_id;
     const struct config_upstream *upstream; /* its set_headers are applied */
-    struct sl_slice extra;         /* whole "Name: value\r\n" lines added by stages */
+    struct sl_slice extra;                  /* whole "Name: value\r\n" lines added by stages */
 };
 
 /* Appends the head to send upstream, ending with the empty line. */
 void http_headers_build_request(struct strbuf *out, const struct http_forward_request *fr);
 
 struct http_forward_response {
-    const struct http_head *head;  /* the upstream's response head */
+    const struct http_head *head; /* the upstream's response head */
     struct sl_slice request_id;
-    struct sl_slice extra;         /* whole header lines added by stages */
-    bool close;                    /* tell the client this connection ends */
-    bool client_http10_keepalive;  /* an HTTP/1.0 client that asked for keep-alive */
+    struct sl_slice extra;        /* whole header lines added by stages */
+    bool close;                   /* tell the client this connection ends */
+    bool client_http10_keepalive; /* an HTTP/1.0 client that asked for keep-alive */
 };
 
 /* Appends the head to send to the client. */

@@ -29,42 +29,42 @@ enum http_msg_kind { HTTP_MSG_REQUEST, HTTP_MSG_RESPONSE };
 
 enum http_body_kind {
     HTTP_BODY_NONE,
-    HTTP_BODY_LENGTH,              /* Content-Length bytes */
+    HTTP_BODY_LENGTH, /* Content-Length bytes */
     HTTP_BODY_CHUNKED,
-    HTTP_BODY_UNTIL_CLOSE,         /* responses only: ends when upstream closes */
+    HTTP_BODY_UNTIL_CLOSE, /* responses only: ends when upstream closes */
 };
 
 struct http_header {
     struct sl_slice name;
-    struct sl_slice value;         /* without surrounding whitespace */
+    struct sl_slice value; /* without surrounding whitespace */
 };
 
 struct http_head {
-    struct sl_slice method;        /* requests */
-    struct sl_slice target;        /* requests: request-target as sent */
-    unsigned status;               /* responses */
-    struct sl_slice reason;        /* responses */
-    unsigned version_minor;        /* HTTP/1.x */
+    struct sl_slice method; /* requests */
+    struct sl_slice target; /* requests: request-target as sent */
+    unsigned status;        /* responses */
+    struct sl_slice reason; /* responses */
+    unsigned version_minor; /* HTTP/1.x */
     struct http_header headers[HTTP_MAX_HEADERS];
     unsigned nheaders;
-    size_t head_len;               /* bytes of the head, final empty line included */
+    size_t head_len; /* bytes of the head, final empty line included */
     enum http_body_kind body;
-    uint64_t content_length;       /* HTTP_BODY_LENGTH */
-    bool keep_alive;               /* the sender allows another message after this one */
-    bool upgrade;                  /* request: asks to switch protocols; response: 101 */
+    uint64_t content_length; /* HTTP_BODY_LENGTH */
+    bool keep_alive;         /* the sender allows another message after this one */
+    bool upgrade;            /* request: asks to switch protocols; response: 101 */
 };
 
 struct http_msg_parser {
-    http_parser hp_;               /* private */
-    struct http_head *head_;       /* private; borrowed during http_parse_head */
-    size_t scanned_;               /* private: head bytes already searched for its end */
-    uint64_t body_left_;           /* private: Content-Length bytes still to come */
-    bool in_value_;                /* private */
-    bool complete_;                /* private */
-    bool skip_body_;               /* private: a response to HEAD */
-    uint64_t body_bytes;           /* decoded body bytes so far (limits chunked bodies) */
-    unsigned error_status;         /* on HTTP_PARSE_ERROR: 400, 413 or 431 */
-    const char *error;             /* on HTTP_PARSE_ERROR: static description */
+    http_parser hp_;         /* private */
+    struct http_head *head_; /* private; borrowed during http_parse_head */
+    size_t scanned_;         /* private: head bytes already searched for its end */
+    uint64_t body_left_;     /* private: Content-Length bytes still to come */
+    bool in_value_;          /* private */
+    bool complete_;          /* private */
+    bool skip_body_;         /* private: a response to HEAD */
+    uint64_t body_bytes;     /* decoded body bytes so far (limits chunked bodies) */
+    unsigned error_status;   /* on HTTP_PARSE_ERROR: 400, 413 or 431 */
+    const char *error;       /* on HTTP_PARSE_ERROR: static description */
 };
 
 /* skip_body: the message is a response to HEAD, so it has no body whatever

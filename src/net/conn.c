@@ -552,7 +552,7 @@ struct sl_slice
 conn_peer_ip(const struct conn *c, char *out)
 {
     const void *addr = c->peer.sa.sa_family == AF_INET6 ? (const void *)&c->peer.in6.sin6_addr
-                                                         : (const void *)&c->peer.in4.sin_addr;
+                                                        : (const void *)&c->peer.in4.sin_addr;
     if (inet_ntop(c->peer.sa.sa_family, addr, out, INET6_ADDRSTRLEN) == NULL)
         strcpy(out, "unknown");
     /* Show IPv4-mapped IPv6 peers as plain IPv4. */

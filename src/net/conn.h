@@ -32,27 +32,27 @@ struct buf;
 struct conn_timer;
 
 enum conn_state {
-    CONN_IDLE,                     /* between requests: no buffer held */
-    CONN_HEAD,                     /* a head is arriving */
-    CONN_STAGES,                   /* the pipeline runs (maybe waiting on I/O) */
-    CONN_EXCHANGE,                 /* proxy.c forwards */
-    CONN_REPLY,                    /* writing the gateway's own response */
-    CONN_TUNNEL,                   /* upgraded: raw bytes both ways (proxy.c) */
+    CONN_IDLE,     /* between requests: no buffer held */
+    CONN_HEAD,     /* a head is arriving */
+    CONN_STAGES,   /* the pipeline runs (maybe waiting on I/O) */
+    CONN_EXCHANGE, /* proxy.c forwards */
+    CONN_REPLY,    /* writing the gateway's own response */
+    CONN_TUNNEL,   /* upgraded: raw bytes both ways (proxy.c) */
 };
 
 /* Memory per idle connection matters (10,000 idle keep-alive clients are
  * ordinary): an idle conn is this struct alone, with its one event
  * embedded, no buffer and no timer. */
 struct conn {
-    struct event io;               /* owns (embedded): read and/or write readiness */
-    struct worker *worker;         /* borrowed; outlives the conn */
-    struct conn_timer *timer;      /* owns while not idle (from the worker's pool); else NULL */
-    struct buf *in;                /* owns; NULL while idle */
-    struct req *req;               /* owns; the request in progress */
-    struct conn *prev, *next;      /* the worker's idle or busy list */
-    int64_t deadline_ms;           /* monotonic; INT64_MAX: none */
-    int64_t timer_at_ms;           /* when the timer is armed for; 0: not armed */
-    int64_t idle_since_ms;         /* monotonic; while idle */
+    struct event io;          /* owns (embedded): read and/or write readiness */
+    struct worker *worker;    /* borrowed; outlives the conn */
+    struct conn_timer *timer; /* owns while not idle (from the worker's pool); else NULL */
+    struct buf *in;           /* owns; NULL while idle */
+    struct req *req;          /* owns; the request in progress */
+    struct conn *prev, *next; /* the worker's idle or busy list */
+    int64_t deadline_ms;      /* monotonic; INT64_MAX: none */
+    int64_t timer_at_ms;      /* when the timer is armed for; 0: not armed */
+    int64_t idle_since_ms;    /* monotonic; while idle */
     union {
         struct sockaddr sa;
         struct sockaddr_in in4;
@@ -60,14 +60,14 @@ struct conn {
     } peer;
     int fd;
     enum conn_state state;
-    bool reading;                  /* io wants EV_READ */
-    bool writing;                  /* io wants EV_WRITE (armed after EAGAIN) */
-    bool io_added;                 /* io is added to the base */
-    bool driving;                  /* conn_drive is on the stack: closing waits */
-    bool close_pending;            /* conn_close was called while driving */
-    bool close_after;              /* close once the current response is out */
+    bool reading;       /* io wants EV_READ */
+    bool writing;       /* io wants EV_WRITE (armed after EAGAIN) */
+    bool io_added;      /* io is added to the base */
+    bool driving;       /* conn_drive is on the stack: closing waits */
+    bool close_pending; /* conn_close was called while driving */
+    bool close_after;   /* close once the current response is out */
     bool peer_trusted;
-    bool idle_listed;              /* on the worker's idle list (else the busy list) */
+    bool idle_listed; /* on the worker's idle list (else the busy list) */
 };
 
 /* Takes ownership of an accepted, non-blocking socket. */

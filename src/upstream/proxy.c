@@ -44,8 +44,8 @@ static bool retry_on_fresh_connection(struct req *req);
  * *body_written says how much of body went. A short write means the
  * socket buffer is full: report WRITE_AGAIN without trying again. */
 static enum write_result
-write_pair(int fd, const struct strbuf *head, size_t *head_sent, const char *body,
-           size_t body_len, size_t *body_written)
+write_pair(int fd, const struct strbuf *head, size_t *head_sent, const char *body, size_t body_len,
+           size_t *body_written)
 {
     struct iovec iov[2];
     int n = 0;
@@ -121,6 +121,8 @@ upstream_failed(struct req *req, unsigned status, const char *kind, const char *
     if (c->in != NULL)
         c->in->start += req->body_pending;
     req->body_pending = 0;
+    if (status == 503)
+        strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
     conn_reply_error(c, status, NULL, message);
 }
 
@@ -155,7 +157,7 @@ start_upstream(struct req *req, int exclude, bool fresh)
     if (temporary)
         upstream_pool_retire(pool);
     if (uc == NULL) {
-        upstream_failed(req, 502, "connect", err);
+        upstream_failed(req, err == UPSTREAM_ERR_LOCAL ? 503 : 502, "connect", err);
         return;
     }
     req->up = uc;
@@ -187,9 +189,8 @@ frame_request_body(struct req *req)
         return 0;
     }
     size_t n;
-    enum http_parse_result r = http_parse_body(&req->body_parser,
-                                               c->in->data + c->in->start + req->body_pending,
-                                               avail, &n);
+    enum http_parse_result r = http_parse_body(
+        &req->body_parser, c->in->data + c->in->start + req->body_pending, avail, &n);
     req->body_pending += n;
     unsigned status = 0;
     const char *why = NULL;
@@ -225,8 +226,8 @@ pump_request(struct req *req)
         return;
     const char *body = c->in != NULL ? c->in->data + c->in->start : NULL;
     size_t written;
-    enum write_result r = write_pair(uc->fd, &req->out, &req->out_sent, body, req->body_pending,
-                                     &written);
+    enum write_result r =
+        write_pair(uc->fd, &req->out, &req->out_sent, body, req->body_pending, &written);
     if (written > 0) {
         c->in->start += written;
         req->body_pending -= written;
@@ -429,8 +430,8 @@ static int
 parse_response_head(struct req *req)
 {
     struct buf *b = req->up->in;
-    enum http_parse_result r = http_parse_head(&req->resp_parser, &req->resp_head,
-                                               b->data + b->start, buf_len(b), b->cap);
+    enum http_parse_result r =
+        http_parse_head(&req->resp_parser, &req->resp_head, b->data + b->start, buf_len(b), b->cap);
     if (r == HTTP_PARSE_INCOMPLETE)
         return 0;
     if (r == HTTP_PARSE_ERROR) {
@@ -523,8 +524,7 @@ pump_response(struct req *req)
             return;
         size_t written, head_before = req->resp_out_sent;
         enum write_result w = write_pair(c->fd, &req->resp_out, &req->resp_out_sent,
-                                         uc->in->data + uc->in->start, req->resp_pending,
-                                         &written);
+                                         uc->in->data + uc->in->start, req->resp_pending, &written);
         req->resp_head_sent = true;
         uc->in->start += written;
         req->resp_pending -= written;

@@ -25,14 +25,16 @@
 #include "util/clock.h"
 #include "util/log.h"
 
+const char UPSTREAM_ERR_LOCAL[] = "the gateway is out of sockets; try again";
+
 /* How long an idle connection beyond `keepalive` is kept for reuse. */
 #define UPSTREAM_SURPLUS_LINGER_MS 1000
 
 struct upstream_pool {
-    struct worker *worker;         /* borrowed */
+    struct worker *worker;            /* borrowed */
     const struct config_upstream *up; /* borrowed from the config the pool was made for */
-    unsigned next_server;          /* round robin */
-    struct upstream_conn *idle;    /* owns: LIFO list */
+    unsigned next_server;             /* round robin */
+    struct upstream_conn *idle;       /* owns: LIFO list */
     unsigned nidle;
     unsigned nactive;
     bool retired;
@@ -251,20 +253,25 @@ conn_new(struct upstream_pool *pool, unsigned server, int fd)
     return uc;
 }
 
+/* *local_failure: the failure is this machine's (no descriptor, no local
+ * port), which says nothing about the server's health. */
 static struct upstream_conn *
-connect_server(struct upstream_pool *pool, unsigned server, const char **err)
+connect_server(struct upstream_pool *pool, unsigned server, const char **err, bool *local_failure)
 {
     const struct config_addr *addr = &pool->up->servers[server];
+    *local_failure = false;
     int fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        *err = "cannot create a socket (file descriptors exhausted?)";
+        *err = UPSTREAM_ERR_LOCAL;
+        *local_failure = true;
         return NULL;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     int rc = connect(fd, (const struct sockaddr *)&addr->sa, addr->sa_len);
     if (rc < 0 && errno != EINPROGRESS) {
-        *err = "connect failed";
+        *local_failure = errno == EAGAIN || errno == EADDRNOTAVAIL;
+        *err = *local_failure ? UPSTREAM_ERR_LOCAL : "connect failed";
         close(fd);
         return NULL;
     }
@@ -289,7 +296,10 @@ upstream_pool_acquire(struct upstream_pool *pool, struct req *req, int exclude, 
             int server = pick_server(pool, exclude);
             if (server < 0)
                 break;
-            uc = connect_server(pool, (unsigned)server, err);
+            bool local_failure;
+            uc = connect_server(pool, (unsigned)server, err, &local_failure);
+            if (uc == NULL && local_failure)
+                break; /* out of descriptors here: not the server's fault */
             if (uc == NULL) {
                 atomic_store(&pool->up->server_down_until_ms[server],
                              clock_now_ms() + pool->up->fail_timeout_ms);

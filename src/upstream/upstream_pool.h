@@ -22,18 +22,18 @@ struct req;
 struct upstream_pool;
 
 struct upstream_conn {
-    struct upstream_pool *pool;    /* borrowed; outlives its conns */
-    unsigned server;               /* index in the upstream's servers */
+    struct upstream_pool *pool; /* borrowed; outlives its conns */
+    unsigned server;            /* index in the upstream's servers */
     int fd;
-    struct event *rev;             /* owns: EV_READ|EV_PERSIST */
-    struct event *wev;             /* owns: EV_WRITE|EV_PERSIST */
-    struct event *timer;           /* owns */
-    int64_t deadline_ms;           /* monotonic; INT64_MAX: none */
-    int64_t timer_at_ms;           /* 0: timer not armed */
-    struct buf *in;                /* owns; NULL while idle */
-    struct req *req;               /* borrowed: the exchange using it; NULL when idle */
-    bool connecting;               /* connect() in progress */
-    bool reused;                   /* came from the idle list */
+    struct event *rev;   /* owns: EV_READ|EV_PERSIST */
+    struct event *wev;   /* owns: EV_WRITE|EV_PERSIST */
+    struct event *timer; /* owns */
+    int64_t deadline_ms; /* monotonic; INT64_MAX: none */
+    int64_t timer_at_ms; /* 0: timer not armed */
+    struct buf *in;      /* owns; NULL while idle */
+    struct req *req;     /* borrowed: the exchange using it; NULL when idle */
+    bool connecting;     /* connect() in progress */
+    bool reused;         /* came from the idle list */
     bool reading, writing;
     struct upstream_conn *next_idle;
 };
@@ -52,6 +52,10 @@ const struct config_upstream *upstream_pool_upstream(const struct upstream_pool 
  * says why. exclude: a server index not to use (-1 for none). fresh: a new
  * connection even if an idle one is there (retrying after a stale one).
  */
+/* The *err of upstream_pool_acquire when the gateway itself ran out of
+ * descriptors or ports: overload (503), not an upstream failure (502). */
+extern const char UPSTREAM_ERR_LOCAL[];
+
 struct upstream_conn *upstream_pool_acquire(struct upstream_pool *pool, struct req *req,
                                             int exclude, bool fresh, const char **err);
 

@@ -32,12 +32,12 @@
 #define ACCESS_LOG_EAGAIN_WAIT_MS 1000
 
 struct access_log {
-    int fd;                        /* -1 when "off" */
-    bool own_fd;                   /* a file we opened, closed on free */
+    int fd;      /* -1 when "off" */
+    bool own_fd; /* a file we opened, closed on free */
     bool is_pipe;
     bool write_failed_logged;
-    struct event *timer;           /* owns; NULL without an event_base */
-    struct strbuf buf;             /* whole lines not yet written */
+    struct event *timer; /* owns; NULL without an event_base */
+    struct strbuf buf;   /* whole lines not yet written */
 };
 
 static void
@@ -251,8 +251,9 @@ append_line(struct strbuf *sb, const struct access_entry *e)
     append_field_cstr(sb, ",\"route\":", e->route);
     append_field_str(sb, ",\"method\":", e->method.p ? e->method.p : "", e->method.len);
     append_field_str(sb, ",\"path\":", e->path.p ? e->path.p : "", e->path.len);
-    int n = snprintf(num, sizeof(num), ",\"status\":%u,\"bytes_out\":%llu,\"upstream_ms\":", e->status,
-                     (unsigned long long)e->bytes_out);
+    int n =
+        snprintf(num, sizeof(num), ",\"status\":%u,\"bytes_out\":%llu,\"upstream_ms\":", e->status,
+                 (unsigned long long)e->bytes_out);
     strbuf_append(sb, num, (size_t)n);
     if (e->upstream_ms < 0)
         n = snprintf(num, sizeof(num), "null");

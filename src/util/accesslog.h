@@ -18,16 +18,16 @@ struct access_log;
 
 struct access_entry {
     struct sl_slice request_id;
-    const char *user;              /* NULL: JSON null */
-    const char *route;             /* NULL: JSON null */
+    const char *user;  /* NULL: JSON null */
+    const char *route; /* NULL: JSON null */
     struct sl_slice method;
-    struct sl_slice path;          /* request target as received */
+    struct sl_slice path; /* request target as received */
     unsigned status;
     uint64_t bytes_out;
-    int64_t upstream_ms;           /* < 0: JSON null (never reached upstream) */
+    int64_t upstream_ms; /* < 0: JSON null (never reached upstream) */
     double total_ms;
-    const char *cache;             /* NULL: JSON null */
-    const char *limit;             /* NULL: JSON null */
+    const char *cache; /* NULL: JSON null */
+    const char *limit; /* NULL: JSON null */
 };
 
 /* target: "stdout", "stderr", "off" or a file path (opened for append).

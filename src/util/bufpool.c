@@ -12,7 +12,7 @@ struct bufpool {
     size_t buf_size;
     size_t max_free;
     size_t nfree;
-    struct buf *free_list;         /* owns */
+    struct buf *free_list; /* owns */
 };
 
 struct bufpool *

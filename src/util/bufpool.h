@@ -15,7 +15,7 @@ struct buf {
     size_t start;
     size_t end;
     size_t cap;
-    struct buf *next_free_;        /* private: pool free list */
+    struct buf *next_free_; /* private: pool free list */
     char data[];
 };
 

@@ -10,7 +10,7 @@
 #include "sluice.h"
 
 struct strbuf {
-    char *p;                       /* owns */
+    char *p; /* owns */
     size_t len;
     size_t cap;
 };

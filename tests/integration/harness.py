@@ -87,13 +87,14 @@ class Tap:
 class Proc:
     """A child process whose stdout and stderr are collected line by line."""
 
-    def __init__(self, name, argv, env=None, cwd=None):
+    def __init__(self, name, argv, env=None, cwd=None, preexec_fn=None):
         self.name = name
         self.argv = argv
         self.lines = {'stdout': [], 'stderr': []}
         self.cond = threading.Condition()
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, env=env, cwd=cwd)
+                                  stderr=subprocess.PIPE, env=env, cwd=cwd,
+                                  preexec_fn=preexec_fn)
         self.pid = self.p.pid
         self.threads = []
         for stream in ('stdout', 'stderr'):
@@ -372,8 +373,8 @@ class Env:
             f.write(text)
         return p
 
-    def _spawn(self, name, argv, env=None):
-        proc = Proc(name, argv, env=env, cwd=self.tmp)
+    def _spawn(self, name, argv, env=None, preexec_fn=None):
+        proc = Proc(name, argv, env=env, cwd=self.tmp, preexec_fn=preexec_fn)
         with self.lock:
             self.procs.append(proc)
         return proc
@@ -412,10 +413,19 @@ class Env:
             proc.stop()
         raise RuntimeError('redis-server did not start')
 
-    def start_sluice(self, cfg, name='sluice.yaml', wait=True, extra_env=None, timeout=5.0):
+    def start_sluice(self, cfg, name='sluice.yaml', wait=True, extra_env=None, timeout=5.0,
+                     nofile=None):
         """Writes cfg (a dict; listen/admin ports are filled in when absent) and
         runs `sluice -c FILE` until its ports accept. Retries with fresh ports
-        when a port was taken in between."""
+        when a port was taken in between. nofile=(soft, hard) sets the child's
+        RLIMIT_NOFILE before exec (sluice raises soft to hard, so set both)."""
+        preexec = None
+        if nofile is not None:
+            import resource
+            limits = (int(nofile[0]), int(nofile[1]))
+
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_NOFILE, limits)
         last_err = ''
         for _ in range(3):
             c = copy.deepcopy(cfg)
@@ -429,7 +439,8 @@ class Env:
             path = self.write(name, to_yaml(c))
             env = dict(os.environ)
             env.update(extra_env or {})
-            proc = self._spawn('sluice', [self.sluice_bin, '-c', path], env=env)
+            proc = self._spawn('sluice', [self.sluice_bin, '-c', path], env=env,
+                               preexec_fn=preexec)
             gw = Sluice(self, proc, c, path)
             if not wait:
                 return gw

@@ -42,8 +42,8 @@ test_requests(void)
 {
     struct metrics_shard *a = metrics_shard_new();
     struct metrics_shard *b = metrics_shard_new();
-    metrics_record_request(a, "chat", 200, 3000);     /* 3 ms */
-    metrics_record_request(b, "chat", 200, 200000);   /* 200 ms */
+    metrics_record_request(a, "chat", 200, 3000);   /* 3 ms */
+    metrics_record_request(b, "chat", 200, 200000); /* 200 ms */
     metrics_record_request(b, "chat", 429, 500);
     metrics_record_request(a, "", 404, 100);
     metrics_record_request(a, "we\"ird\\na\nme", 200, 20000000); /* 20 s: only +Inf */
@@ -70,11 +70,12 @@ test_requests(void)
        "+Inf is the count");
     ok(has_line(t, "sluice_request_duration_seconds_sum{route=\"chat\"} 0.203500"), "sum");
     ok(has_line(t, "sluice_request_duration_seconds_count{route=\"chat\"} 3"), "count");
-    ok(has_line(t,
-                "sluice_request_duration_seconds_bucket{route=\"we\\\"ird\\\\na\\nme\",le=\"10\"} 0"),
+    ok(has_line(
+           t, "sluice_request_duration_seconds_bucket{route=\"we\\\"ird\\\\na\\nme\",le=\"10\"} 0"),
        "20 s is past the last finite bucket");
-    ok(has_line(t,
-                "sluice_request_duration_seconds_bucket{route=\"we\\\"ird\\\\na\\nme\",le=\"+Inf\"} 1"),
+    ok(has_line(
+           t,
+           "sluice_request_duration_seconds_bucket{route=\"we\\\"ird\\\\na\\nme\",le=\"+Inf\"} 1"),
        "but counted in +Inf");
     free(t);
 
@@ -103,8 +104,8 @@ test_upstream(void)
     atomic_init(&down[0], 0);
     atomic_init(&down[1], clock_now_ms() + 60000);
     struct config_addr servers[2] = {{.text = "127.0.0.1:9000"}, {.text = "127.0.0.1:9001"}};
-    struct config_upstream up = {.name = "llm", .servers = servers, .nservers = 2,
-                                 .server_down_until_ms = down};
+    struct config_upstream up = {
+        .name = "llm", .servers = servers, .nservers = 2, .server_down_until_ms = down};
     struct config cfg = {.upstreams = &up, .nupstreams = 1};
 
     char *t = render(&cfg);

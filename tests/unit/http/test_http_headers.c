@@ -30,7 +30,8 @@ has(const struct strbuf *sb, const char *s)
 }
 
 static struct config_header api_key = {"authorization", "Bearer sk-upstream"};
-static struct config_upstream upstream = {.name = "llm", .set_headers = &api_key, .nset_headers = 1};
+static struct config_upstream upstream = {
+    .name = "llm", .set_headers = &api_key, .nset_headers = 1};
 
 static struct strbuf
 forward(const char *raw, bool trusted, const char *rid)
@@ -52,10 +53,11 @@ forward(const char *raw, bool trusted, const char *rid)
 static void
 test_hop_by_hop_removed(void)
 {
-    struct strbuf out = forward("GET /a?b=1 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Drop\r\n"
-                                "Keep-Alive: 5\r\nTE: trailers\r\nX-Drop: 1\r\nX-Keep: 2\r\n"
-                                "Proxy-Connection: close\r\nUpgrade: h2c\r\n\r\n",
-                                false, "rid1");
+    struct strbuf out =
+        forward("GET /a?b=1 HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Drop\r\n"
+                "Keep-Alive: 5\r\nTE: trailers\r\nX-Drop: 1\r\nX-Keep: 2\r\n"
+                "Proxy-Connection: close\r\nUpgrade: h2c\r\n\r\n",
+                false, "rid1");
     ok(strncmp(out.p, "GET /a?b=1 HTTP/1.1\r\n", 21) == 0, "request line kept");
     ok(has(&out, "Host: x\r\n") && has(&out, "X-Keep: 2\r\n"), "end-to-end fields kept");
     ok(!has(&out, "Connection") && !has(&out, "Keep-Alive") && !has(&out, "TE:") &&

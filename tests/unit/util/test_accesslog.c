@@ -118,7 +118,8 @@ test_escaping(struct event_base *base)
     truncate_log();
     struct access_log *log = access_log_new(base, path);
     struct access_entry e = entry();
-    static const char weird_path[] = "/a\"b\\c\n\t\x01\x7f/caf\xc3\xa9/\xe2\x82\xac/\xff\xc3/\xed\xa0\x80";
+    static const char weird_path[] =
+        "/a\"b\\c\n\t\x01\x7f/caf\xc3\xa9/\xe2\x82\xac/\xff\xc3/\xed\xa0\x80";
     e.path = (struct sl_slice){weird_path, sizeof(weird_path) - 1};
     e.user = "bob\"\x1f";
     access_log_write(log, &e);
@@ -161,8 +162,7 @@ test_size_flush(struct event_base *base)
         lines++;
         slurp(&len);
     }
-    ok(len >= 16 * 1024 && lines > 1, "written once past 16 KiB (%d lines, %zu bytes)", lines,
-       len);
+    ok(len >= 16 * 1024 && lines > 1, "written once past 16 KiB (%d lines, %zu bytes)", lines, len);
     const char *text = slurp(&len);
     int count = 0;
     for (size_t i = 0; i < len; i++)
