@@ -548,16 +548,38 @@ on_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Dotted quad by hand: glibc's inet_ntop goes through sprintf, and this
+ * runs for every forwarded request. */
+static size_t
+format_ipv4(const unsigned char *a, char *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100)
+            out[n++] = (char)('0' + v / 100);
+        if (v >= 10)
+            out[n++] = (char)('0' + v / 10 % 10);
+        out[n++] = (char)('0' + v % 10);
+        out[n++] = '.';
+    }
+    out[--n] = '\0';
+    return n;
+}
+
 struct sl_slice
 conn_peer_ip(const struct conn *c, char *out)
 {
-    const void *addr = c->peer.sa.sa_family == AF_INET6 ? (const void *)&c->peer.in6.sin6_addr
-                                                        : (const void *)&c->peer.in4.sin_addr;
-    if (inet_ntop(c->peer.sa.sa_family, addr, out, INET6_ADDRSTRLEN) == NULL)
-        strcpy(out, "unknown");
+    static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (c->peer.sa.sa_family == AF_INET)
+        return (struct sl_slice){out,
+                                 format_ipv4((const unsigned char *)&c->peer.in4.sin_addr, out)};
+    const unsigned char *a6 = c->peer.in6.sin6_addr.s6_addr;
     /* Show IPv4-mapped IPv6 peers as plain IPv4. */
-    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out, '.') != NULL)
-        memmove(out, out + 7, strlen(out + 7) + 1);
+    if (memcmp(a6, v4_mapped, sizeof(v4_mapped)) == 0)
+        return (struct sl_slice){out, format_ipv4(a6 + 12, out)};
+    if (inet_ntop(AF_INET6, a6, out, INET6_ADDRSTRLEN) == NULL)
+        strcpy(out, "unknown");
     return (struct sl_slice){out, strlen(out)};
 }
 
