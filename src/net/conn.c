@@ -23,6 +23,7 @@
 #include "upstream/proxy.h"
 #include "util/bufpool.h"
 #include "util/clock.h"
+#include "util/deadline.h"
 #include "util/log.h"
 
 static void conn_drive(struct conn *c);
@@ -109,7 +110,7 @@ timer_release(struct conn *c)
     t->next_free = c->worker->free_timers;
     c->worker->free_timers = t;
     c->timer = NULL;
-    c->timer_at_ms = 0;
+    c->deadline.armed_ms = 0;
 }
 
 void
@@ -122,31 +123,21 @@ conn_timers_free(struct worker *w)
     }
 }
 
-/* The timer is armed for the earliest deadline and, when it fires early
- * (the deadline moved on with activity), re-armed for the rest: so a read
- * that extends the deadline costs no timer operation. */
 static void
-arm_timer(struct conn *c, int64_t now)
+arm_timer(struct conn *c, int64_t wait_ms)
 {
-    int64_t wait = c->deadline_ms - now;
-    struct timeval tv = {.tv_sec = wait / 1000, .tv_usec = (wait % 1000) * 1000};
+    struct timeval tv = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
     if (c->timer == NULL)
         c->timer = timer_acquire(c);
     event_add(&c->timer->ev, &tv);
-    c->timer_at_ms = c->deadline_ms;
 }
 
 void
 conn_set_deadline(struct conn *c, uint32_t timeout_ms)
 {
-    if (timeout_ms == 0) {
-        c->deadline_ms = INT64_MAX;
-        return;
-    }
-    int64_t now = clock_now_ms();
-    c->deadline_ms = now + timeout_ms;
-    if (c->timer_at_ms == 0 || c->timer_at_ms > c->deadline_ms)
-        arm_timer(c, now);
+    int64_t wait_ms = deadline_set(&c->deadline, timeout_ms, clock_now_ms());
+    if (wait_ms >= 0)
+        arm_timer(c, wait_ms);
 }
 
 /* Each connection is on exactly one of the worker's lists: idle (oldest
@@ -217,19 +208,7 @@ conn_read(struct conn *c)
 {
     if (c->in == NULL)
         c->in = bufpool_acquire(c->worker->bufs);
-    struct buf *b = c->in;
-    if (b->end == b->cap)
-        buf_compact(b);
-    if (b->end == b->cap)
-        return -2;
-    ssize_t n = read(c->fd, b->data + b->end, b->cap - b->end);
-    if (n > 0) {
-        b->end += (size_t)n;
-        return n;
-    }
-    if (n == 0)
-        return 0;
-    return (errno == EAGAIN || errno == EINTR) ? -2 : -1;
+    return buf_read(c->in, c->fd);
 }
 
 static void
@@ -249,7 +228,7 @@ go_idle(struct conn *c)
     conn_want_write(c, false);
     conn_want_read(c, true);
     timer_release(c);
-    c->deadline_ms = INT64_MAX;
+    deadline_init(&c->deadline);
     c->idle_since_ms = clock_now_ms();
     if (!c->idle_listed) {
         list_unlink(c);
@@ -522,15 +501,12 @@ static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    int64_t now = clock_now_ms();
-    c->timer_at_ms = 0;
-    if (c->deadline_ms == INT64_MAX)
+    int64_t wait_ms;
+    enum deadline_state st = deadline_fired(&c->deadline, clock_now_ms(), &wait_ms);
+    if (st == DEADLINE_REARM)
+        arm_timer(c, wait_ms);
+    if (st != DEADLINE_EXPIRED)
         return;
-    if (now < c->deadline_ms) {
-        arm_timer(c, now);
-        return;
-    }
-    c->deadline_ms = INT64_MAX;
     switch (c->state) {
     case CONN_HEAD:
         c->close_after = true;
@@ -589,7 +565,7 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t pee
     struct conn *c = xcalloc(1, sizeof(*c));
     c->worker = w;
     c->fd = fd;
-    c->deadline_ms = INT64_MAX;
+    deadline_init(&c->deadline);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (peer_len > sizeof(c->peer))

@@ -25,6 +25,7 @@
 #include <event2/event_struct.h>
 
 #include "sluice.h"
+#include "util/deadline.h"
 
 struct worker;
 struct req;
@@ -50,8 +51,7 @@ struct conn {
     struct buf *in;           /* owns; NULL while idle */
     struct req *req;          /* owns; the request in progress */
     struct conn *prev, *next; /* the worker's idle or busy list */
-    int64_t deadline_ms;      /* monotonic; INT64_MAX: none */
-    int64_t timer_at_ms;      /* when the timer is armed for; 0: not armed */
+    struct deadline deadline; /* of the current wait; timer armed lazily */
     int64_t idle_since_ms;    /* monotonic; while idle */
     union {
         struct sockaddr sa;

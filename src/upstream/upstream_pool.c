@@ -130,26 +130,18 @@ upstream_conn_want_write(struct upstream_conn *uc, bool on)
 }
 
 static void
-arm_timer(struct upstream_conn *uc, int64_t now)
+arm_timer(struct upstream_conn *uc, int64_t wait_ms)
 {
-    int64_t wait = uc->deadline_ms - now;
-    struct timeval tv = {.tv_sec = wait / 1000, .tv_usec = (wait % 1000) * 1000};
+    struct timeval tv = {.tv_sec = wait_ms / 1000, .tv_usec = (wait_ms % 1000) * 1000};
     event_add(uc->timer, &tv);
-    uc->timer_at_ms = uc->deadline_ms;
 }
 
-/* As conn_set_deadline: re-armed lazily, so per-read calls are cheap. */
 void
 upstream_conn_set_deadline(struct upstream_conn *uc, uint32_t timeout_ms)
 {
-    if (timeout_ms == 0) {
-        uc->deadline_ms = INT64_MAX;
-        return;
-    }
-    int64_t now = clock_now_ms();
-    uc->deadline_ms = now + timeout_ms;
-    if (uc->timer_at_ms == 0 || uc->timer_at_ms > uc->deadline_ms)
-        arm_timer(uc, now);
+    int64_t wait_ms = deadline_set(&uc->deadline, timeout_ms, clock_now_ms());
+    if (wait_ms >= 0)
+        arm_timer(uc, wait_ms);
 }
 
 long
@@ -157,19 +149,7 @@ upstream_conn_read(struct upstream_conn *uc)
 {
     if (uc->in == NULL)
         uc->in = bufpool_acquire(uc->pool->worker->bufs);
-    struct buf *b = uc->in;
-    if (b->end == b->cap)
-        buf_compact(b);
-    if (b->end == b->cap)
-        return -2;
-    ssize_t n = read(uc->fd, b->data + b->end, b->cap - b->end);
-    if (n > 0) {
-        b->end += (size_t)n;
-        return n;
-    }
-    if (n == 0)
-        return 0;
-    return (errno == EAGAIN || errno == EINTR) ? -2 : -1;
+    return buf_read(uc->in, uc->fd);
 }
 
 static void
@@ -200,15 +180,12 @@ static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct upstream_conn *uc = arg;
-    int64_t now = clock_now_ms();
-    uc->timer_at_ms = 0;
-    if (uc->deadline_ms == INT64_MAX)
+    int64_t wait_ms;
+    enum deadline_state st = deadline_fired(&uc->deadline, clock_now_ms(), &wait_ms);
+    if (st == DEADLINE_REARM)
+        arm_timer(uc, wait_ms);
+    if (st != DEADLINE_EXPIRED)
         return;
-    if (now < uc->deadline_ms) {
-        arm_timer(uc, now);
-        return;
-    }
-    uc->deadline_ms = INT64_MAX;
     if (uc->req == NULL)
         drop_idle(uc);
     else
@@ -246,7 +223,7 @@ conn_new(struct upstream_pool *pool, unsigned server, int fd)
     uc->pool = pool;
     uc->server = server;
     uc->fd = fd;
-    uc->deadline_ms = INT64_MAX;
+    deadline_init(&uc->deadline);
     uc->rev = event_new(base, fd, EV_READ | EV_PERSIST, on_event, uc);
     uc->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_event, uc);
     uc->timer = evtimer_new(base, on_timer, uc);

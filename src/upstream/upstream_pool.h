@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util/deadline.h"
+
 struct worker;
 struct config_upstream;
 struct buf;
@@ -25,15 +27,14 @@ struct upstream_conn {
     struct upstream_pool *pool; /* borrowed; outlives its conns */
     unsigned server;            /* index in the upstream's servers */
     int fd;
-    struct event *rev;   /* owns: EV_READ|EV_PERSIST */
-    struct event *wev;   /* owns: EV_WRITE|EV_PERSIST */
-    struct event *timer; /* owns */
-    int64_t deadline_ms; /* monotonic; INT64_MAX: none */
-    int64_t timer_at_ms; /* 0: timer not armed */
-    struct buf *in;      /* owns; NULL while idle */
-    struct req *req;     /* borrowed: the exchange using it; NULL when idle */
-    bool connecting;     /* connect() in progress */
-    bool reused;         /* came from the idle list */
+    struct event *rev;        /* owns: EV_READ|EV_PERSIST */
+    struct event *wev;        /* owns: EV_WRITE|EV_PERSIST */
+    struct event *timer;      /* owns */
+    struct deadline deadline; /* of the current wait; timer armed lazily */
+    struct buf *in;           /* owns; NULL while idle */
+    struct req *req;          /* borrowed: the exchange using it; NULL when idle */
+    bool connecting;          /* connect() in progress */
+    bool reused;              /* came from the idle list */
     bool reading, writing;
     struct upstream_conn *next_idle;
 };

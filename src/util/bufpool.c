@@ -3,7 +3,9 @@
  */
 #include "util/bufpool.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "sluice.h"
@@ -77,4 +79,21 @@ buf_compact(struct buf *b)
         memmove(b->data, b->data + b->start, len);
     b->start = 0;
     b->end = len;
+}
+
+long
+buf_read(struct buf *b, int fd)
+{
+    if (b->end == b->cap)
+        buf_compact(b);
+    if (b->end == b->cap)
+        return -2;
+    ssize_t n = read(fd, b->data + b->end, b->cap - b->end);
+    if (n > 0) {
+        b->end += (size_t)n;
+        return n;
+    }
+    if (n == 0)
+        return 0;
+    return (errno == EAGAIN || errno == EINTR) ? -2 : -1;
 }

@@ -39,4 +39,9 @@ buf_len(const struct buf *b)
 /* Moves unconsumed bytes to the front so reads have the most room. */
 void buf_compact(struct buf *b);
 
+/* One read(2) from fd into b's free room (compacting first if needed).
+ * Returns bytes read, 0 on EOF, -1 on error, -2 when nothing is available
+ * now or b is full. */
+long buf_read(struct buf *b, int fd);
+
 #endif
