@@ -28,6 +28,8 @@ req_reset(struct req *req)
     char *head_buf = req->head_buf;
     size_t head_buf_cap = req->head_buf_cap;
     memset(req, 0, offsetof(struct req, head));
+    /* A head that never completed (a 408) must not log the last one's. */
+    req->head.method = req->head.target = (struct sl_slice){NULL, 0};
     req->head.nheaders = 0;
     req->resp_head.nheaders = 0;
     struct strbuf *bufs[4] = {&req->upstream_extra, &req->response_extra, &req->out,

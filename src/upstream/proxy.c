@@ -231,6 +231,8 @@ pump_request(struct req *req)
     if (written > 0) {
         c->in->start += written;
         req->body_pending -= written;
+        /* A slow upload, or a busy tunnel, is progress, not silence. */
+        upstream_conn_set_deadline(uc, req->route->upstream->read_timeout_ms);
     }
     if (r == WRITE_FAILED) {
         if (retry_on_fresh_connection(req))
@@ -346,8 +348,7 @@ proxy_upstream_readable(struct upstream_conn *uc)
     }
     if (n == -2 && uc->in->end < uc->in->cap)
         return;
-    if (!req->tunnel)
-        upstream_conn_set_deadline(uc, req->route->upstream->read_timeout_ms);
+    upstream_conn_set_deadline(uc, req->route->upstream->read_timeout_ms);
     pump_response(req);
 }
 
@@ -402,6 +403,13 @@ proxy_upstream_timeout(struct upstream_conn *uc)
     upstream_failed(req, 504, "timeout", "upstream did not answer in time");
 }
 
+/* Framed is not sent: body bytes may still wait in the client's buffer. */
+static bool
+request_fully_sent(const struct req *req)
+{
+    return req->req_body_done && req->body_pending == 0 && req->out_sent == req->out.len;
+}
+
 static void
 build_response_head(struct req *req)
 {
@@ -410,7 +418,7 @@ build_response_head(struct req *req)
     pipeline_response_head(req);
     bool client10 = req->head.version_minor == 0;
     bool close = req->close_after || c->close_after || c->worker->draining ||
-                 h->body == HTTP_BODY_UNTIL_CLOSE || !req->req_body_done;
+                 h->body == HTTP_BODY_UNTIL_CLOSE || !request_fully_sent(req);
     if (h->status >= 200 && close)
         req->close_after = true;
     struct http_forward_response fr = {
@@ -478,9 +486,18 @@ static void
 exchange_complete(struct req *req)
 {
     struct conn *c = req->conn;
-    bool reusable = req->resp_head.keep_alive && req->req_body_done &&
+    bool sent = request_fully_sent(req);
+    bool reusable = req->resp_head.keep_alive && sent &&
                     req->resp_head.body != HTTP_BODY_UNTIL_CLOSE && req->head.version_minor == 1;
     release_upstream(req, reusable);
+    if (!sent) {
+        /* The upstream answered before taking the whole body: what is left
+         * must not be read as the next request. */
+        if (c->in != NULL)
+            c->in->start += req->body_pending;
+        req->body_pending = 0;
+        req->close_after = true;
+    }
     req->outcome = REQ_OUTCOME_COMPLETE;
     conn_exchange_done(c);
 }
@@ -552,8 +569,8 @@ pump_response(struct req *req)
             exchange_complete(req);
             return;
         }
-        if (!req->tunnel)
-            conn_set_deadline(c, req->req_body_done ? 0 : req->cfg->http.body_timeout_ms);
+        conn_set_deadline(c,
+                          req->req_body_done || req->tunnel ? 0 : req->cfg->http.body_timeout_ms);
         upstream_conn_want_read(uc, true);
         return;
     }
