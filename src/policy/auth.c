@@ -8,14 +8,32 @@
  */
 #include "policy/auth.h"
 
+#include <string.h>
+
 #include "config/config.h"
 
+/* The token comes from "Authorization: Bearer ..." or from the session
+ * cookie (SPEC section 3: tokens.header, tokens.cookie). */
 static bool
 has_token(const struct req *req)
 {
     const char *header = req->cfg->tokens.header ? req->cfg->tokens.header : "authorization";
+    const char *cookie = req->cfg->tokens.cookie ? req->cfg->tokens.cookie : "sluice_session";
     const struct http_header *h = http_head_find(&req->head, header);
-    return h != NULL && h->value.len > 0;
+    if (h != NULL && h->value.len > 0)
+        return true;
+    size_t name_len = strlen(cookie);
+    for (unsigned i = 0; i < req->head.nheaders; i++) {
+        const struct http_header *c = &req->head.headers[i];
+        if (!sl_slice_eq_lower(c->name, "cookie"))
+            continue;
+        for (const char *p = c->value.p, *end = p + c->value.len; p + name_len < end; p++) {
+            bool at_start = p == c->value.p || p[-1] == ' ' || p[-1] == ';';
+            if (at_start && memcmp(p, cookie, name_len) == 0 && p[name_len] == '=')
+                return true;
+        }
+    }
+    return false;
 }
 
 static void

@@ -98,6 +98,18 @@ release_upstream(struct req *req, bool reusable)
     upstream_pool_release(uc, reusable);
 }
 
+/* Body bytes framed but never sent upstream sit at the front of the
+ * client's buffer; once the exchange is over they must not be read as the
+ * next request. */
+static void
+drop_unsent_body(struct req *req)
+{
+    struct conn *c = req->conn;
+    if (c->in != NULL)
+        c->in->start += req->body_pending;
+    req->body_pending = 0;
+}
+
 /* The upstream failed: answer with status if the client has seen nothing
  * of the response yet, else cut the client connection (a truncated body
  * must not look complete). */
@@ -115,12 +127,9 @@ upstream_failed(struct req *req, unsigned status, const char *kind, const char *
         conn_close(c);
         return;
     }
-    /* Body bytes framed but never sent are dropped, so the connection can
-     * go on with the next request (conn_reply_error closes it if the body
-     * has not fully arrived). */
-    if (c->in != NULL)
-        c->in->start += req->body_pending;
-    req->body_pending = 0;
+    /* conn_reply_error closes the connection if the body has not fully
+     * arrived; if it has, the connection goes on with the next request. */
+    drop_unsent_body(req);
     if (status == 503)
         strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
     conn_reply_error(c, status, NULL, message);
@@ -491,11 +500,8 @@ exchange_complete(struct req *req)
                     req->resp_head.body != HTTP_BODY_UNTIL_CLOSE && req->head.version_minor == 1;
     release_upstream(req, reusable);
     if (!sent) {
-        /* The upstream answered before taking the whole body: what is left
-         * must not be read as the next request. */
-        if (c->in != NULL)
-            c->in->start += req->body_pending;
-        req->body_pending = 0;
+        /* The upstream answered before taking the whole body. */
+        drop_unsent_body(req);
         req->close_after = true;
     }
     req->outcome = REQ_OUTCOME_COMPLETE;

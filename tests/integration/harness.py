@@ -886,3 +886,11 @@ def run(main):
         env.cleanup()
     print('1..%d' % t.n, flush=True)
     sys.exit(1 if t.failed or t.n == 0 else 0)
+
+
+def websocket_upgrade(client, key='dGhlIHNhbXBsZSBub25jZQ==', connection='Upgrade'):
+    """Sends a WebSocket upgrade for /ws on client and returns the response head."""
+    client.request('GET', '/ws', [('Connection', connection), ('Upgrade', 'websocket'),
+                                  ('Sec-WebSocket-Key', key),
+                                  ('Sec-WebSocket-Version', '13')])
+    return client.read_head()

@@ -11,10 +11,7 @@ def main(t, env):
     # the harness default config has read_timeout: 2s
     gw = env.start_sluice(h.default_config(mock.port))
     with h.Client(gw.port, timeout=5) as c:
-        c.request('GET', '/ws', [('Connection', 'Upgrade'), ('Upgrade', 'websocket'),
-                                 ('Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='),
-                                 ('Sec-WebSocket-Version', '13')])
-        t.eq(c.read_head().status, 101, 'upgrade answered 101')
+        t.eq(h.websocket_upgrade(c).status, 101, 'upgrade answered 101')
         start = time.monotonic()
         for _ in range(12):
             try:

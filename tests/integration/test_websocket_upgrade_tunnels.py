@@ -17,10 +17,7 @@ def main(t, env):
     gw = env.start_sluice(h.default_config(mock.port))
 
     with h.Client(gw.port, timeout=5) as c:
-        c.request('GET', '/ws', [('Connection', 'Upgrade'), ('Upgrade', 'websocket'),
-                                 ('Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='),
-                                 ('Sec-WebSocket-Version', '13')])
-        r = c.read_head()
+        r = h.websocket_upgrade(c)
         t.eq(r.status, 101, 'upgrade answers 101 Switching Protocols')
         t.eq((r.header('upgrade') or '').lower(), 'websocket', '101 carries Upgrade: websocket')
         t.ok('upgrade' in (r.header('connection') or '').lower(), '101 carries Connection: upgrade')
@@ -43,10 +40,8 @@ def main(t, env):
 
     # the upgrade headers reach upstream on an upgrade request
     with h.Client(gw.port, timeout=5) as c:
-        c.request('GET', '/ws', [('Connection', 'keep-alive, Upgrade'), ('Upgrade', 'websocket'),
-                                 ('Sec-WebSocket-Key', 'AQIDBAUGBwgJCgsMDQ4PEA=='),
-                                 ('Sec-WebSocket-Version', '13')])
-        r = c.read_head()
+        r = h.websocket_upgrade(c, key='AQIDBAUGBwgJCgsMDQ4PEA==',
+                                connection='keep-alive, Upgrade')
         t.eq(r.status, 101, 'Connection: keep-alive, Upgrade also upgrades')
         c.send(b'ping')
         t.eq(c.read_exact(4), b'ping', 'second tunnel echoes')
