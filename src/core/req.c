@@ -78,6 +78,7 @@ req_keep_head(struct req *req, const char *from)
         req->head_buf_cap = h->head_len;
     }
     memcpy(req->head_buf, from, h->head_len);
+    rebase(&h->method, from, req->head_buf);
     rebase(&h->target, from, req->head_buf);
     for (unsigned i = 0; i < h->nheaders; i++) {
         rebase(&h->headers[i].name, from, req->head_buf);
@@ -119,7 +120,7 @@ log_request(struct req *req)
         .path = req->head.target,
         .status = req->status,
         .bytes_out = req->bytes_out,
-        .upstream_ms = req->upstream_start_us ? req->upstream_us / 1000 : -1,
+        .upstream_ms = req->reached_upstream ? req->upstream_us / 1000 : -1,
         .total_ms = (double)(now - req->start_us) / 1000.0,
         .cache = req->cache_status,
         .limit = req->limit_decision,

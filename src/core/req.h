@@ -83,7 +83,8 @@ struct req {
     unsigned status;
     uint64_t bytes_out;
     int64_t start_us;
-    int64_t upstream_start_us; /* 0: never reached upstream */
+    bool reached_upstream;
+    int64_t upstream_start_us; /* 0 when the access log is off: nothing reads it */
     int64_t upstream_us;
     enum req_outcome outcome;
     struct req *next_recycled_; /* private: worker's free list */

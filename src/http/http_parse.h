@@ -1,7 +1,7 @@
 /*
- * http_parse.h - HTTP/1.1 message heads and body framing (RFC 9112), on top
- * of the http_parser library (nodejs/http-parser 2.9), plus the checks it
- * leaves to its caller: header names are tokens, no obs-fold, one Host.
+ * http_parse.h - HTTP/1.1 message heads and body framing (RFC 9112), strict:
+ * header names are tokens, no obs-fold, no bare CR, one Host, one
+ * Content-Length, never with Transfer-Encoding, chunked framing to the byte.
  *
  * Pure: no I/O and no allocation. Slices in a head borrow the caller's
  * buffer, which must not move until the head is no longer needed.
@@ -15,7 +15,6 @@
 #ifndef SLUICE_HTTP_PARSE_H
 #define SLUICE_HTTP_PARSE_H
 
-#include <http_parser.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -55,11 +54,10 @@ struct http_head {
 };
 
 struct http_msg_parser {
-    http_parser hp_;         /* private */
-    struct http_head *head_; /* private; borrowed during http_parse_head */
+    bool response_;          /* private: parses a response */
+    bool chunked_;           /* private: the body is chunked */
     size_t scanned_;         /* private: head bytes already searched for its end */
     uint64_t body_left_;     /* private: Content-Length bytes still to come */
-    bool in_value_;          /* private */
     bool complete_;          /* private */
     bool skip_body_;         /* private: a response to HEAD */
     uint64_t body_bytes;     /* decoded body bytes so far (limits chunked bodies) */

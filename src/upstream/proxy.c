@@ -29,9 +29,11 @@
 #include "http/http_headers.h"
 #include "net/conn.h"
 #include "upstream/upstream_pool.h"
+#include "util/accesslog.h"
 #include "util/bufpool.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/sysio.h"
 
 enum write_result { WRITE_DONE, WRITE_AGAIN, WRITE_FAILED };
 
@@ -59,7 +61,7 @@ write_pair(int fd, const struct strbuf *head, size_t *head_sent, const char *bod
         return WRITE_DONE;
     ssize_t w;
     do {
-        w = writev(fd, iov, n);
+        w = sysio_writev(fd, iov, n);
     } while (w < 0 && errno == EINTR);
     if (w < 0)
         return errno == EAGAIN ? WRITE_AGAIN : WRITE_FAILED;
@@ -152,7 +154,9 @@ proxy_forward(struct req *req)
     http_headers_build_request(&req->out, &fr);
     req->req_body_done = http_msg_complete(&req->body_parser);
     http_msg_parser_init(&req->resp_parser, HTTP_MSG_RESPONSE, req->head_only);
-    req->upstream_start_us = clock_now_us();
+    req->reached_upstream = true;
+    if (access_log_enabled(req->worker->alog))
+        req->upstream_start_us = clock_now_us();
     start_upstream(req, -1, false);
 }
 

@@ -40,6 +40,12 @@ struct access_log {
     struct strbuf buf;   /* whole lines not yet written */
 };
 
+bool
+access_log_enabled(const struct access_log *log)
+{
+    return log->fd >= 0;
+}
+
 static void
 flush_timer_cb(evutil_socket_t fd, short what, void *arg)
 {

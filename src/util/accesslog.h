@@ -10,6 +10,7 @@
 #ifndef SLUICE_ACCESSLOG_H
 #define SLUICE_ACCESSLOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "sluice.h"
 
@@ -38,6 +39,8 @@ struct access_log *access_log_new(struct event_base *base, const char *target);
 void access_log_free(struct access_log *log);
 /* Appends one line; the strings in e are copied, so e may die on return. */
 void access_log_write(struct access_log *log, const struct access_entry *e);
+/* False for "off": callers may skip measuring what only the log reads. */
+bool access_log_enabled(const struct access_log *log);
 /* Writes what is buffered now (whole lines only). */
 void access_log_flush(struct access_log *log);
 

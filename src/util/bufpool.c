@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sluice.h"
+#include "util/sysio.h"
 
 struct bufpool {
     size_t buf_size;
@@ -88,7 +89,7 @@ buf_read(struct buf *b, int fd)
         buf_compact(b);
     if (b->end == b->cap)
         return -2;
-    ssize_t n = read(fd, b->data + b->end, b->cap - b->end);
+    ssize_t n = sysio_read(fd, b->data + b->end, b->cap - b->end);
     if (n > 0) {
         b->end += (size_t)n;
         return n;

@@ -76,8 +76,7 @@ check_head(const struct http_head *h, enum http_msg_kind kind, const char *buf, 
         CHECK(slice_within(h->headers[i].value, buf, h->head_len));
     }
     if (kind == HTTP_MSG_REQUEST) {
-        /* The method is a static name from http_parser, not a slice of buf. */
-        CHECK(h->method.p != NULL && h->method.len > 0);
+        CHECK(h->method.len > 0 && slice_within(h->method, buf, h->head_len));
         CHECK(h->body != HTTP_BODY_UNTIL_CLOSE);
         CHECK(h->version_minor == 0 || http_head_find(h, "host") != NULL);
     } else {
