@@ -331,7 +331,7 @@ done
 
 # perf counts the raw_syscalls tracepoint in the kernel: cheap, but not free,
 # so it runs in a separate short pass and never touches the numbers above.
-declare -A SYSC
+declare -A SYSC=()
 if [[ $SYSCALLS != 0 ]] && perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1; then
     sdur=$(( DURATION < 3 ? DURATION : 3 ))
     for t in $TARGETS; do

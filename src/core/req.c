@@ -95,6 +95,12 @@ req_assign_id(struct req *req)
         req->request_id_len = h->value.len;
         return;
     }
+    req_generate_id(req);
+}
+
+void
+req_generate_id(struct req *req)
+{
     /* The worker's random seed, then a counter: unique, and cheaper than
      * random bytes per request (no getrandom syscall). */
     static const char hex[] = "0123456789abcdef";

@@ -117,3 +117,5 @@ void req_finish(struct req *req);
 /* Fills request_id from the client's X-Request-Id when well-formed, else
  * generates one. */
 void req_assign_id(struct req *req);
+/* Fills request_id with a new one (a head too broken to trust its own). */
+void req_generate_id(struct req *req);

@@ -326,6 +326,8 @@ conn_reply_error(struct conn *c, unsigned status, const char *error, const char 
 {
     struct req *req = c->req;
     SL_ASSERT(req != NULL);
+    if (req->request_id_len == 0)
+        req_generate_id(req); /* refused before its head was whole: logged all the same */
     struct http_reply r = {
         .status = status,
         .error = error,

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """X-Request-Id: kept when well-formed (1-128 of [A-Za-z0-9._-]), replaced when
 malformed, generated when absent; the client gets the same id back."""
+import re
+
 import harness as h
 
 
@@ -34,6 +36,14 @@ def main(t, env):
     a = check(t, gw, None, False, 'absent id')
     b = check(t, gw, None, False, 'absent id again')
     t.ok(a != b, 'generated ids differ', '%r %r' % (a, b))
+
+    # A head refused by the parser still gets an id, so that the client's
+    # report and the access log line can be matched.
+    r = h.raw_exchange(gw.port, b'GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n')
+    t.eq(r.status, 400, 'malformed head: 400')
+    rid = r.header('x-request-id') or ''
+    t.ok(re.fullmatch(r'[A-Za-z0-9._-]{1,128}', rid) is not None,
+         'malformed head: the 400 carries a generated X-Request-Id', repr(rid))
 
 
 h.run(main)
