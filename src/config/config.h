@@ -158,6 +158,7 @@ struct config {
         uint32_t body_timeout_ms;            /* default 60s */
         uint32_t idle_timeout_ms;            /* default 75s */
         uint32_t drain_timeout_ms;           /* default 30s */
+        unsigned max_connections;            /* client connections, all workers; 0: no cap */
         struct config_cidr *trusted_proxies; /* owns */
         size_t ntrusted_proxies;
     } http;

@@ -548,6 +548,8 @@ static const struct config_yaml_directive http_directives[] = {
      false},
     {"drain_timeout", config_yaml_set_dur32, offsetof(struct config, http.drain_timeout_ms), NULL,
      false},
+    {"max_connections", config_yaml_set_uint, offsetof(struct config, http.max_connections), NULL,
+     false},
     {"trusted_proxies", config_value_set_cidrs, 0, NULL, false},
 };
 static const struct config_yaml_section http_section = CONFIG_YAML_SECTION(http_directives);

@@ -34,6 +34,18 @@
  * each: the idle timeout is honoured within this much. */
 #define WORKER_SWEEP_MS 100
 
+/* http.max_connections is shared evenly: SO_REUSEPORT spreads new
+ * connections evenly across the workers' sockets. */
+static bool
+over_connection_cap(struct worker *w)
+{
+    unsigned cap = w->cfg->http.max_connections;
+    if (cap == 0)
+        return false;
+    unsigned share = (cap + w->nworkers - 1) / w->nworkers;
+    return w->nconns >= share;
+}
+
 static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
@@ -42,7 +54,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
         close(fd);
         return;
     }
-    conn_accept(w, fd, sa, (socklen_t)len);
+    conn_accept(w, fd, sa, (socklen_t)len, over_connection_cap(w));
 }
 
 static void
@@ -178,6 +190,7 @@ worker_new(unsigned id, struct config *cfg)
 {
     struct worker *w = xcalloc(1, sizeof(*w));
     w->id = id;
+    w->nworkers = cfg->workers;
     w->cfg = config_ref(cfg);
     struct event_config *ec = event_config_new();
     event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK); /* one thread per base */

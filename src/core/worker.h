@@ -29,6 +29,7 @@ struct req;
 
 struct worker {
     unsigned id;
+    unsigned nworkers; /* how many were started: they share http.max_connections */
     pthread_t thread;
     struct event_base *base;         /* owns */
     struct config *cfg;              /* owns a reference: new requests start under it */

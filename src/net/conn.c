@@ -338,8 +338,8 @@ conn_reply_error(struct conn *c, unsigned status, const char *error, const char 
     };
     /* Unread body bytes would be taken for the next request: close instead
      * of discarding them. Errors of framing close too (RFC 9112 §9.6). */
-    if (status == 400 || status == 408 || status == 413 || status == 431 || c->worker->draining ||
-        !http_msg_complete(&req->body_parser))
+    if (status == 400 || status == 408 || status == 413 || status == 431 || c->refuse ||
+        c->worker->draining || !http_msg_complete(&req->body_parser))
         c->close_after = true;
     req->status = status;
     if (req->outcome == REQ_OUTCOME_COMPLETE)
@@ -391,6 +391,11 @@ start_request(struct conn *c)
     if (!req->head.keep_alive)
         req->close_after = true;
 
+    if (c->refuse) {
+        strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
+        conn_reply_error(c, 503, "overloaded", "too many connections");
+        return;
+    }
     if (req->head.body == HTTP_BODY_LENGTH && req->head.content_length > cfg->http.max_body_size) {
         conn_reply_error(c, 413, NULL, "request body too large");
         return;
@@ -562,11 +567,12 @@ conn_peer_ip(const struct conn *c, char *out)
 }
 
 void
-conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len)
+conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len, bool refuse)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
     c->worker = w;
     c->fd = fd;
+    c->refuse = refuse;
     deadline_init(&c->deadline);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -68,10 +68,16 @@ struct conn {
     bool close_after;   /* close once the current response is out */
     bool peer_trusted;
     bool idle_listed; /* on the worker's idle list (else the busy list) */
+    bool refuse;      /* over http.max_connections: answer 503 and close */
 };
 
 /* Takes ownership of an accepted, non-blocking socket. */
-void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len);
+/* refuse: the gateway is at http.max_connections; the connection's first
+ * request is answered 503 (with Retry-After) and the connection closed. A
+ * reply after reading the request, rather than a reset, tells the client it
+ * may retry. */
+void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
+                 bool refuse);
 
 /* Sets when the current wait times out (monotonic ms from now; 0: never).
  * Cheap to call on every read: the timer is only re-armed when needed. */
