@@ -65,10 +65,26 @@ update_io(struct conn *c)
 void
 conn_want_read(struct conn *c, bool on)
 {
+    on = on && !c->peer_eof;
     if (on == c->reading)
         return;
     c->reading = on;
     update_io(c);
+}
+
+void
+conn_peer_eof(struct conn *c)
+{
+    c->peer_eof = true;
+    conn_want_read(c, false);
+}
+
+/* A half-closed client with no request in progress has nothing left to be
+ * answered. */
+static bool
+conn_finished_peer(const struct conn *c)
+{
+    return c->peer_eof && (c->state == CONN_IDLE || c->state == CONN_HEAD);
 }
 
 void
@@ -290,7 +306,9 @@ conn_exchange_done(struct conn *c)
     }
     go_idle(c);
     if (!c->driving && c->in != NULL && buf_len(c->in) > 0)
-        conn_drive(c);
+        conn_drive(c); /* may free c */
+    else if (!c->driving && conn_finished_peer(c))
+        conn_close(c);
 }
 
 /* Writes what is left of our own reply (in req->resp_out, unused by a
@@ -457,7 +475,7 @@ conn_drive(struct conn *c)
             break;
     }
     c->driving = false;
-    if (c->close_pending)
+    if (c->close_pending || conn_finished_peer(c))
         conn_close(c);
 }
 
@@ -469,6 +487,10 @@ on_readable(struct conn *c)
         return;
     }
     ssize_t n = conn_read(c);
+    if (n == 0 && c->state == CONN_STAGES && c->req->head.body == HTTP_BODY_NONE) {
+        conn_peer_eof(c);
+        return;
+    }
     if (n == 0 || n == -1) {
         conn_close(c);
         return;

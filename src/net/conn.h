@@ -69,6 +69,7 @@ struct conn {
     bool peer_trusted;
     bool idle_listed; /* on the worker's idle list (else the busy list) */
     bool refuse;      /* over http.max_connections: answer 503 and close */
+    bool peer_eof;    /* the client half-closed: answer what it sent, then close */
 };
 
 /* Takes ownership of an accepted, non-blocking socket. */
@@ -85,6 +86,11 @@ void conn_set_deadline(struct conn *c, uint32_t timeout_ms);
 
 /* Turns reading/writing readiness on or off (no syscall when unchanged). */
 void conn_want_read(struct conn *c, bool on);
+/* The client has sent its last byte (read returned 0) after a whole
+ * request: it may still read, so the requests it sent are answered and the
+ * connection closes after them (RFC 9112 §9.6; as HAProxy does, nginx
+ * instead aborts). Reading stops: level-triggered EOF would fire forever. */
+void conn_peer_eof(struct conn *c);
 void conn_want_write(struct conn *c, bool on);
 
 /* Reads once into c->in. Returns bytes read, 0 on EOF, -1 on error,

@@ -274,9 +274,12 @@ proxy_client_readable(struct conn *c)
 {
     struct req *req = c->req;
     ssize_t n = conn_read(c);
+    if (n == 0 && req->req_body_done && !req->tunnel) {
+        conn_peer_eof(c); /* a half-close after a whole request: answer it */
+        return;
+    }
     if (n == 0 || n == -1) {
-        /* Like nginx without proxy_ignore_client_abort: a client that
-         * closes its side is gone, and its exchange is aborted. */
+        /* Mid-request, or a tunnel: the client is gone, the exchange ends. */
         conn_close(c);
         return;
     }
