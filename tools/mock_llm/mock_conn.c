@@ -334,6 +334,11 @@ conn_process(struct conn *c)
         case HTTP_PARSE_OK:
             break;
         }
+        if (route_answers_early(&req)) {
+            route_dispatch(c, &req, NULL, 0);
+            conn_consume(c, req.head_len); /* the body is read as requests */
+            continue;
+        }
         if ((rc = conn_frame_body(c, &req, &total)) <= 0)
             return;
         route_dispatch(c, &req, c->in.p + req.head_len, total - req.head_len);

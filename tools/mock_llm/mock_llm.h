@@ -150,6 +150,8 @@ bool http_slice_eq(struct slice s, const char *lit);
 /* mock_routes.c */
 void route_init(void);
 void route_dispatch(struct conn *c, const struct http_req *req, const char *body, size_t body_len);
+/* True for a path answered on its head alone, its body left unread. */
+bool route_answers_early(const struct http_req *req);
 void route_job_tick(struct conn *c);
 
 /* mock_util.c: buffers abort on OOM, so callers never check */

@@ -510,6 +510,52 @@ h_headers_big(struct conn *c, const struct http_req *req, const char *body, size
         buf_append(&c->out, json, (size_t)len);
 }
 
+/*
+ * /early/CODE answers as soon as its head is read, leaving the body unread:
+ * what follows on the connection is parsed as the next request, as a naive
+ * server would. A gateway that keeps sending the body there, or reuses the
+ * connection, or parses the rest of its client's body as a request, shows
+ * up as hits on /smuggled, counted by /stats.
+ */
+static long g_smuggled;
+
+bool
+route_answers_early(const struct http_req *req)
+{
+    return req->path.len > 7 && memcmp(req->path.p, "/early/", 7) == 0;
+}
+
+static void
+h_early(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
+{
+    long code = path_long(req, 7);
+    struct buf *b = scratch();
+
+    if (code < 200 || code > 599)
+        code = 413;
+    buf_printf(b, 64, "{\"early\":%ld}\n", code);
+    reply_json(c, req, (int)code, b);
+}
+
+static void
+h_smuggled(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
+{
+    struct buf *b = scratch();
+
+    g_smuggled++;
+    buf_printf(b, 64, "{\"smuggled\":%ld}\n", g_smuggled);
+    reply_json(c, req, 200, b);
+}
+
+static void
+h_stats(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
+{
+    struct buf *b = scratch();
+
+    buf_printf(b, 64, "{\"smuggled\":%ld}\n", g_smuggled);
+    reply_json(c, req, 200, b);
+}
+
 /* Most frequent first: the benchmarks hit /small and /bytes. */
 static const struct route g_routes[] = {
     {"/small", false, h_small},
@@ -528,6 +574,9 @@ static const struct route g_routes[] = {
     {"/close-no-length", false, h_close_no_length},
     {"/ws", false, h_ws},
     {"/headers-big", false, h_headers_big},
+    {"/early/", true, h_early},
+    {"/smuggled", true, h_smuggled},
+    {"/stats", false, h_stats},
 };
 
 /* Answers one complete request; body borrows the input buffer. */
