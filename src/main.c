@@ -18,6 +18,7 @@
 
 #include "admin/admin.h"
 #include "config/config.h"
+#include "config/config_doc.h"
 #include "core/worker.h"
 #include "net/listener.h"
 #include "tokens/keygen.h"
@@ -41,6 +42,7 @@ usage(FILE *out)
     fprintf(out, "usage: sluice -c FILE        run the gateway\n"
                  "       sluice -t -c FILE     check the configuration\n"
                  "       sluice -V             print the version\n"
+                 "       sluice --help-config  print every configuration key, documented\n"
                  "       sluice keygen [--local]  print a new PASERK k4 key\n");
 }
 
@@ -236,6 +238,10 @@ main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
         return keygen_main(argc - 1, argv + 1);
+    if (argc == 2 && strcmp(argv[1], "--help-config") == 0) {
+        config_doc_print(stdout);
+        return 0;
+    }
     while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
         switch (opt) {
         case 'c':

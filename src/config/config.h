@@ -123,6 +123,8 @@ struct config_key {
 
 enum config_on_error { CONFIG_ON_ERROR_CLOSED, CONFIG_ON_ERROR_OPEN };
 
+struct config_yaml_section;
+
 struct config {
     char *path; /* owns; the file it came from */
 
@@ -192,6 +194,8 @@ struct config {
  * error found, 1-based) to err_out, which may be NULL.
  */
 struct config *config_load(const char *path, FILE *err_out);
+/* The directive table of the whole file, for config_doc.c. */
+const struct config_yaml_section *config_parse_schema(void);
 
 struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);

@@ -82,17 +82,25 @@ set_servers(struct config_yaml *y, yaml_node_t *val, void *base,
 }
 
 static const struct config_yaml_directive upstream_directives[] = {
-    {"servers", set_servers, 0, NULL, true},
-    {"keepalive", config_yaml_set_uint, offsetof(struct config_upstream, keepalive), NULL, false},
+    {"servers", set_servers, 0, NULL, true, .doc = "host:port of each server, used round robin",
+     .example = "[127.0.0.1:9000]"},
+    {"keepalive", config_yaml_set_uint, offsetof(struct config_upstream, keepalive), NULL, false,
+     .doc = "idle connections kept per worker for reuse", .example = "64"},
     {"connect_timeout", config_yaml_set_dur32_pos,
-     offsetof(struct config_upstream, connect_timeout_ms), NULL, false},
+     offsetof(struct config_upstream, connect_timeout_ms), NULL, false,
+     .doc = "a server that does not accept in time is skipped (502 if none is left)",
+     .example = "2s"},
     {"read_timeout", config_yaml_set_dur32_pos, offsetof(struct config_upstream, read_timeout_ms),
-     NULL, false},
+     NULL, false, .doc = "longest silence while waiting for the response (504); long for LLMs",
+     .example = "300s"},
     {"idle_timeout", config_yaml_set_dur32_pos, offsetof(struct config_upstream, idle_timeout_ms),
-     NULL, false},
+     NULL, false, .doc = "pooled connections unused this long are closed", .example = "60s"},
     {"fail_timeout", config_yaml_set_dur32, offsetof(struct config_upstream, fail_timeout_ms), NULL,
-     false},
-    {"set_headers", config_value_set_headers, 0, NULL, false},
+     false, .doc = "a failed server is skipped this long (health checks may restore it sooner)",
+     .example = "10s"},
+    {"set_headers", config_value_set_headers, 0, NULL, false,
+     .doc = "request headers set for this upstream, replacing the client's",
+     .example = "{ authorization: \"Bearer ${OPENAI_API_KEY}\" }"},
 };
 static const struct config_yaml_section upstream_section = CONFIG_YAML_SECTION(upstream_directives);
 
@@ -152,13 +160,22 @@ set_precision(struct config_yaml *y, yaml_node_t *val, void *base,
 }
 
 static const struct config_yaml_directive limit_directives[] = {
-    {"name", config_yaml_set_str_nonempty, offsetof(struct config_limit, name), NULL, true},
-    {"requests", set_amount, 0, (const void *)(intptr_t)CONFIG_LIMIT_REQUESTS, false},
-    {"tokens", set_amount, 0, (const void *)(intptr_t)CONFIG_LIMIT_TOKENS, false},
-    {"concurrent", set_amount, 0, (const void *)(intptr_t)CONFIG_LIMIT_CONCURRENT, false},
-    {"window", config_yaml_set_dur32_pos, offsetof(struct config_limit, window_ms), NULL, false},
-    {"precision", set_precision, 0, NULL, false},
-    {"estimate", config_yaml_set_u64, offsetof(struct config_limit, estimate), NULL, false},
+    {"name", config_yaml_set_str_nonempty, offsetof(struct config_limit, name), NULL, true,
+     .doc = "names the limit in headers, metrics and the admin API", .example = "per_minute"},
+    {"requests", set_amount, 0, (const void *)(intptr_t)CONFIG_LIMIT_REQUESTS, false,
+     .doc = "requests admitted per window (one of requests, tokens, concurrent)", .example = "60"},
+    {"tokens", set_amount, 0, (const void *)(intptr_t)CONFIG_LIMIT_TOKENS, false,
+     .doc = "LLM tokens per window, from usage.total_tokens", .example = "40000",
+     .alternative = true},
+    {"concurrent", set_amount, 0, (const void *)(intptr_t)CONFIG_LIMIT_CONCURRENT, false,
+     .doc = "requests in flight (no window)", .example = "2", .alternative = true},
+    {"window", config_yaml_set_dur32_pos, offsetof(struct config_limit, window_ms), NULL, false,
+     .doc = "sliding window of requests and tokens limits", .example = "1m"},
+    {"precision", set_precision, 0, NULL, false,
+     .doc = "buckets per window: memory per user and limit", .example = "60"},
+    {"estimate", config_yaml_set_u64, offsetof(struct config_limit, estimate), NULL, false,
+     .doc = "tokens limits: reserved when the request has no max_tokens", .example = "1000",
+     .alternative = true},
 };
 static const struct config_yaml_section limit_section = CONFIG_YAML_SECTION(limit_directives);
 
@@ -233,7 +250,8 @@ set_plan_limits(struct config_yaml *y, yaml_node_t *val, void *base,
 }
 
 static const struct config_yaml_directive plan_directives[] = {
-    {"limits", set_plan_limits, 0, NULL, true},
+    {"limits", set_plan_limits, 0, NULL, true, .doc = "every limit of the plan, checked at once",
+     .shape = CONFIG_YAML_LIST, .sub = &limit_section},
 };
 static const struct config_yaml_section plan_section = CONFIG_YAML_SECTION(plan_directives);
 
@@ -264,8 +282,10 @@ set_anon_limits(struct config_yaml *y, yaml_node_t *val, void *base,
 
 static const char *const anon_keys[] = {"client_ip", NULL};
 static const struct config_yaml_directive anonymous_directives[] = {
-    {"key", config_yaml_set_str_oneof, offsetof(struct config, anonymous.key), anon_keys, false},
-    {"limits", set_anon_limits, 0, NULL, false},
+    {"key", config_yaml_set_str_oneof, offsetof(struct config, anonymous.key), anon_keys, false,
+     .doc = "what an anonymous caller is counted by", .example = "client_ip"},
+    {"limits", set_anon_limits, 0, NULL, false, .doc = "limits of anonymous callers",
+     .shape = CONFIG_YAML_LIST, .sub = &limit_section},
 };
 static const struct config_yaml_section anonymous_section =
     CONFIG_YAML_SECTION(anonymous_directives);
@@ -326,21 +346,27 @@ set_route_plan(struct config_yaml *y, yaml_node_t *val, void *base,
 }
 
 static const struct config_yaml_directive match_directives[] = {
-    {"path_prefix", set_path_prefix, 0, NULL, false},
-    {"methods", config_value_set_methods, offsetof(struct config_route, methods), NULL, false},
+    {"path_prefix", set_path_prefix, 0, NULL, false, .doc = "the path starts with this",
+     .example = "/v1/chat/completions"},
+    {"methods", config_value_set_methods, offsetof(struct config_route, methods), NULL, false,
+     .doc = "methods allowed (default: all)", .example = "[GET, POST]"},
 };
 static const struct config_yaml_section match_section = CONFIG_YAML_SECTION(match_directives);
 
 static const char *const scope_names[] = {"shared", "user", NULL};
 static const struct config_yaml_directive cache_directives[] = {
-    {"ttl", config_yaml_set_dur32_pos, offsetof(struct config_route, cache.ttl_ms), NULL, true},
-    {"scope", config_yaml_set_enum, offsetof(struct config_route, cache.scope), scope_names, false},
-    {"methods", config_value_set_methods, offsetof(struct config_route, cache.methods), NULL,
-     false},
+    {"ttl", config_yaml_set_dur32_pos, offsetof(struct config_route, cache.ttl_ms), NULL, true,
+     .doc = "freshness when the upstream gives none", .example = "60s"},
+    {"scope", config_yaml_set_enum, offsetof(struct config_route, cache.scope), scope_names, false,
+     .doc = "shared, or user: entries are kept per user", .example = "shared"},
+    {"methods", config_value_set_methods, offsetof(struct config_route, cache.methods), NULL, false,
+     .doc = "cached methods; POST keys entries by the request body", .example = "[GET, HEAD]"},
     {"stale_while_revalidate", config_yaml_set_dur32,
-     offsetof(struct config_route, cache.stale_while_revalidate_ms), NULL, false},
+     offsetof(struct config_route, cache.stale_while_revalidate_ms), NULL, false,
+     .doc = "default when the response's Cache-Control has none", .example = "0s"},
     {"stale_if_error", config_yaml_set_dur32,
-     offsetof(struct config_route, cache.stale_if_error_ms), NULL, false},
+     offsetof(struct config_route, cache.stale_if_error_ms), NULL, false,
+     .doc = "default when the response's Cache-Control has none", .example = "0s"},
 };
 static const struct config_yaml_section cache_section = CONFIG_YAML_SECTION(cache_directives);
 
@@ -355,15 +381,25 @@ set_cache(struct config_yaml *y, yaml_node_t *val, void *base,
 
 static const char *const auth_names[] = {"required", "optional", "none", NULL};
 static const struct config_yaml_directive route_directives[] = {
-    {"name", config_yaml_set_str_nonempty, offsetof(struct config_route, name), NULL, false},
-    {"match", config_yaml_set_section, 0, &match_section, false},
-    {"upstream", set_route_upstream, 0, NULL, true},
-    {"auth", config_yaml_set_enum, offsetof(struct config_route, auth), auth_names, false},
-    {"plan", set_route_plan, offsetof(struct config_route, plan), NULL, false},
-    {"idempotency", config_yaml_set_bool, offsetof(struct config_route, idempotency), NULL, false},
+    {"name", config_yaml_set_str_nonempty, offsetof(struct config_route, name), NULL, false,
+     .doc = "names the route in logs, metrics and cache purges (default routeN)",
+     .example = "chat"},
+    {"match", config_yaml_set_section, 0, &match_section, false,
+     .doc = "which requests take this route; first match wins", .shape = CONFIG_YAML_MAP,
+     .sub = &match_section},
+    {"upstream", set_route_upstream, 0, NULL, true, .doc = "a name under upstreams",
+     .example = "llm"},
+    {"auth", config_yaml_set_enum, offsetof(struct config_route, auth), auth_names, false,
+     .doc = "required, optional or none", .example = "required"},
+    {"plan", set_route_plan, offsetof(struct config_route, plan), NULL, false,
+     .doc = "a name under plans, when the session names none", .example = "free"},
+    {"idempotency", config_yaml_set_bool, offsetof(struct config_route, idempotency), NULL, false,
+     .doc = "replay POSTs that carry an Idempotency-Key", .example = "true"},
     {"idempotency_ttl", config_yaml_set_dur32_pos,
-     offsetof(struct config_route, idempotency_ttl_ms), NULL, false},
-    {"cache", set_cache, 0, NULL, false},
+     offsetof(struct config_route, idempotency_ttl_ms), NULL, false,
+     .doc = "how long an idempotency record lives", .example = "24h"},
+    {"cache", set_cache, 0, NULL, false, .doc = "answer GET and HEAD from the cache in Redis",
+     .shape = CONFIG_YAML_MAP, .sub = &cache_section},
 };
 static const struct config_yaml_section route_section = CONFIG_YAML_SECTION(route_directives);
 
@@ -429,9 +465,11 @@ set_routes(struct config_yaml *y, yaml_node_t *val, void *base,
 /* ---- sections of the top level ------------------------------------------ */
 
 static const struct config_yaml_directive admin_directives[] = {
-    {"listen", config_value_set_addr, offsetof(struct config, admin_listen), NULL, true},
+    {"listen", config_value_set_addr, offsetof(struct config, admin_listen), NULL, true,
+     .doc = "admin API, /metrics, /healthz, /readyz", .example = "127.0.0.1:8081"},
     /* required: the admin API mints sessions, it must never be open */
-    {"token", config_yaml_set_str_nonempty, offsetof(struct config, admin_token), NULL, true},
+    {"token", config_yaml_set_str_nonempty, offsetof(struct config, admin_token), NULL, true,
+     .doc = "Authorization: Bearer <token> for /v1/*", .example = "${SLUICE_ADMIN_TOKEN}"},
 };
 static const struct config_yaml_section admin_section = CONFIG_YAML_SECTION(admin_directives);
 
@@ -452,11 +490,16 @@ set_redis_url(struct config_yaml *y, yaml_node_t *val, void *base,
 
 static const char *const on_error_names[] = {"closed", "open", NULL};
 static const struct config_yaml_directive redis_directives[] = {
-    {"url", set_redis_url, offsetof(struct config, redis.url), NULL, false},
-    {"prefix", config_yaml_set_str, offsetof(struct config, redis.prefix), NULL, false},
-    {"timeout", config_yaml_set_dur32_pos, offsetof(struct config, redis.timeout_ms), NULL, false},
+    {"url", set_redis_url, offsetof(struct config, redis.url), NULL, false,
+     .doc = "redis://[user:pass@]host:port/db or unix:///path.sock",
+     .example = "redis://127.0.0.1:6379/0"},
+    {"prefix", config_yaml_set_str, offsetof(struct config, redis.prefix), NULL, false,
+     .doc = "starts every key", .example = "\"sluice:\""},
+    {"timeout", config_yaml_set_dur32_pos, offsetof(struct config, redis.timeout_ms), NULL, false,
+     .doc = "a reply slower than this counts as Redis unavailable", .example = "100ms"},
     {"on_error", config_yaml_set_enum, offsetof(struct config, redis.on_error), on_error_names,
-     false},
+     false, .doc = "closed: 503 without Redis; open: admit with a local fallback limiter",
+     .example = "closed"},
 };
 static const struct config_yaml_section redis_section = CONFIG_YAML_SECTION(redis_directives);
 
@@ -523,60 +566,89 @@ set_keys(struct config_yaml *y, yaml_node_t *val, void *base, const struct confi
 /* format comes before keys: keys are checked against it */
 static const char *const format_names[] = {"paseto-v4-public", "paseto-v4-local", NULL};
 static const struct config_yaml_directive tokens_directives[] = {
-    {"format", config_yaml_set_enum, offsetof(struct config, tokens.format), format_names, false},
-    {"keys", set_keys, 0, NULL, false},
-    {"header", config_value_set_header_name, offsetof(struct config, tokens.header), NULL, false},
-    {"cookie", config_yaml_set_str_nonempty, offsetof(struct config, tokens.cookie), NULL, false},
+    {"format", config_yaml_set_enum, offsetof(struct config, tokens.format), format_names, false,
+     .doc = "paseto-v4-public or paseto-v4-local", .example = "paseto-v4-public"},
+    {"keys", set_keys, 0, NULL, false,
+     .doc = "first key signs, every key verifies: secret, public (verify only) or local",
+     .example = "secret: ${SLUICE_SECRET_KEY}", .shape = CONFIG_YAML_LIST},
+    {"header", config_value_set_header_name, offsetof(struct config, tokens.header), NULL, false,
+     .doc = "carries \"Bearer <token>\"", .example = "authorization"},
+    {"cookie", config_yaml_set_str_nonempty, offsetof(struct config, tokens.cookie), NULL, false,
+     .doc = "the token is also taken from this cookie", .example = "sluice_session"},
     {"session_ttl", config_yaml_set_dur32_pos, offsetof(struct config, tokens.session_ttl_ms), NULL,
-     false},
-    {"sliding", config_yaml_set_bool, offsetof(struct config, tokens.sliding), NULL, false},
+     false, .doc = "a session unused this long is gone from Redis", .example = "1h"},
+    {"sliding", config_yaml_set_bool, offsetof(struct config, tokens.sliding), NULL, false,
+     .doc = "each use restarts the idle timer", .example = "true"},
     {"max_lifetime", config_yaml_set_dur64, offsetof(struct config, tokens.max_lifetime_ms), NULL,
-     false},
+     false, .doc = "the token's exp: the session's absolute end", .example = "30d"},
 };
 static const struct config_yaml_section tokens_section = CONFIG_YAML_SECTION(tokens_directives);
 
 static const struct config_yaml_directive http_directives[] = {
     {"max_header_size", config_yaml_set_size, offsetof(struct config, http.max_header_size), NULL,
-     false},
+     false, .doc = "a larger request head is 431", .example = "32KiB"},
     {"max_body_size", config_yaml_set_size, offsetof(struct config, http.max_body_size), NULL,
-     false},
+     false, .doc = "a larger request body is 413", .example = "10MiB"},
     {"header_timeout", config_yaml_set_dur32_pos, offsetof(struct config, http.header_timeout_ms),
-     NULL, false},
+     NULL, false, .doc = "time to send the whole head, else 408", .example = "10s"},
     {"body_timeout", config_yaml_set_dur32_pos, offsetof(struct config, http.body_timeout_ms), NULL,
-     false},
+     false, .doc = "longest pause in a request body, else 408", .example = "60s"},
     {"idle_timeout", config_yaml_set_dur32_pos, offsetof(struct config, http.idle_timeout_ms), NULL,
-     false},
+     false, .doc = "idle keep-alive client connections are closed after this", .example = "75s"},
     {"drain_timeout", config_yaml_set_dur32, offsetof(struct config, http.drain_timeout_ms), NULL,
-     false},
+     false, .doc = "on SIGTERM, in-flight requests get this long", .example = "30s"},
     {"max_connections", config_yaml_set_uint, offsetof(struct config, http.max_connections), NULL,
-     false},
-    {"trusted_proxies", config_value_set_cidrs, 0, NULL, false},
+     false, .doc = "client connections, all workers; over it 503 overloaded; 0: no cap",
+     .example = "0"},
+    {"trusted_proxies", config_value_set_cidrs, 0, NULL, false,
+     .doc = "peers (IP or CIDR) whose X-Forwarded-For is appended to, not replaced",
+     .example = "[]"},
 };
 static const struct config_yaml_section http_section = CONFIG_YAML_SECTION(http_directives);
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
 static const struct config_yaml_directive log_directives[] = {
-    /* "stdout", "stderr", "off" or a file path */
-    {"access", config_yaml_set_str_nonempty, offsetof(struct config, log.access), NULL, false},
-    {"level", config_yaml_set_str_oneof, offsetof(struct config, log.level), level_names, false},
+    {"access", config_yaml_set_str_nonempty, offsetof(struct config, log.access), NULL, false,
+     .doc = "one JSON line per request: stdout, stderr, off or a file path", .example = "stdout"},
+    {"level", config_yaml_set_str_oneof, offsetof(struct config, log.level), level_names, false,
+     .doc = "error log on stderr: debug, info, warn or error", .example = "info"},
 };
 static const struct config_yaml_section log_section = CONFIG_YAML_SECTION(log_directives);
 
 /* Table order is evaluation order: upstreams and plans before routes. */
 static const struct config_yaml_directive top_directives[] = {
-    {"listen", set_listen, 0, NULL, true},
-    {"workers", set_workers, offsetof(struct config, workers), NULL, false},
-    {"admin", config_yaml_set_section, 0, &admin_section, false},
-    {"redis", config_yaml_set_section, 0, &redis_section, false},
-    {"tokens", config_yaml_set_section, 0, &tokens_section, false},
-    {"http", config_yaml_set_section, 0, &http_section, false},
-    {"log", config_yaml_set_section, 0, &log_section, false},
-    {"upstreams", set_upstreams, 0, NULL, false},
-    {"plans", set_plans, 0, NULL, false},
-    {"anonymous", set_anonymous, 0, NULL, false},
-    {"routes", set_routes, 0, NULL, false},
+    {"listen", set_listen, 0, NULL, true, .doc = "address:port, or a list of them",
+     .example = "127.0.0.1:8080"},
+    {"workers", set_workers, offsetof(struct config, workers), NULL, false,
+     .doc = "threads, each its own event loop; auto = one per core", .example = "1"},
+    {"admin", config_yaml_set_section, 0, &admin_section, false,
+     .doc = "the admin listener (optional)", .shape = CONFIG_YAML_MAP, .sub = &admin_section},
+    {"redis", config_yaml_set_section, 0, &redis_section, false,
+     .doc = "sessions, limits and the cache live here", .shape = CONFIG_YAML_MAP,
+     .sub = &redis_section},
+    {"tokens", config_yaml_set_section, 0, &tokens_section, false,
+     .doc = "session tokens (PASETO v4)", .shape = CONFIG_YAML_MAP, .sub = &tokens_section},
+    {"http", config_yaml_set_section, 0, &http_section, false, .doc = "limits on what clients send",
+     .shape = CONFIG_YAML_MAP, .sub = &http_section},
+    {"log", config_yaml_set_section, 0, &log_section, false, .doc = "logging",
+     .shape = CONFIG_YAML_MAP, .sub = &log_section},
+    {"upstreams", set_upstreams, 0, NULL, false, .doc = "backends, by name", .example = "llm",
+     .shape = CONFIG_YAML_NAMED, .sub = &upstream_section},
+    {"plans", set_plans, 0, NULL, false, .doc = "sets of limits, by name", .example = "free",
+     .shape = CONFIG_YAML_NAMED, .sub = &plan_section},
+    {"anonymous", set_anonymous, 0, NULL, false,
+     .doc = "limits of callers without a token (none when absent)", .shape = CONFIG_YAML_MAP,
+     .sub = &anonymous_section},
+    {"routes", set_routes, 0, NULL, false, .doc = "first match wins", .shape = CONFIG_YAML_LIST,
+     .sub = &route_section},
 };
 static const struct config_yaml_section top_section = CONFIG_YAML_SECTION(top_directives);
+
+const struct config_yaml_section *
+config_parse_schema(void)
+{
+    return &top_section;
+}
 
 /* ---- loading ------------------------------------------------------------ */
 

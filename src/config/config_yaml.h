@@ -44,13 +44,31 @@ struct config_yaml_directive;
 typedef void (*config_yaml_set_cb)(struct config_yaml *y, yaml_node_t *val, void *base,
                                    const struct config_yaml_directive *d, const char *where);
 
-/* One key of a mapping: {name, setter, offset, arg, required} (twemproxy, h2o). */
+/* How a directive's value is laid out, for the generated reference. */
+enum config_yaml_shape {
+    CONFIG_YAML_SCALAR, /* example is the whole value */
+    CONFIG_YAML_MAP,    /* sub's keys, nested */
+    CONFIG_YAML_NAMED,  /* example names one entry; sub's keys under it */
+    CONFIG_YAML_LIST,   /* one item: sub's keys, or example when sub is NULL */
+};
+
+/*
+ * One key of a mapping: {name, setter, offset, arg, required} (twemproxy,
+ * h2o), then what the reference says of it: `sluice --help-config` and
+ * conf/sluice.reference.yaml are printed from these tables alone
+ * (config_doc.c), so a key cannot be added without its documentation.
+ */
 struct config_yaml_directive {
     const char *name;
     config_yaml_set_cb set;
     size_t offset;   /* of the field inside base */
     const void *arg; /* setter-specific: a section, a name list */
     bool required;
+    const char *doc;     /* one line */
+    const char *example; /* YAML: the default where there is one */
+    enum config_yaml_shape shape;
+    const struct config_yaml_section *sub; /* MAP, NAMED, LIST of mappings */
+    bool alternative;                      /* printed commented out: it excludes another key */
 };
 
 struct config_yaml_section {
