@@ -188,6 +188,26 @@ note_content_length(struct http_msg_parser *mp, struct head_facts *f, struct sl_
     return 0;
 }
 
+/* The next element of a comma-separated list (RFC 9110 §5.6.1) at *pos,
+ * without its surrounding whitespace; empty elements are skipped (the
+ * first non-separator byte starts a non-empty one). False at the end. */
+static bool
+list_next(struct sl_slice list, size_t *pos, struct sl_slice *item)
+{
+    size_t i = *pos;
+    while (i < list.len && (list.p[i] == ' ' || list.p[i] == '\t' || list.p[i] == ','))
+        i++;
+    size_t start = i;
+    while (i < list.len && list.p[i] != ',')
+        i++;
+    size_t end = i;
+    while (end > start && (list.p[end - 1] == ' ' || list.p[end - 1] == '\t'))
+        end--;
+    *pos = i;
+    *item = (struct sl_slice){list.p + start, end - start};
+    return end > start;
+}
+
 /* Transfer-Encoding is a list of tokens, maybe over several fields; only
  * its last coding decides the framing (RFC 9112 §6.1). Codings with
  * parameters are refused: none is registered, and a reader that skips
@@ -196,19 +216,9 @@ static int
 note_transfer_encoding(struct http_msg_parser *mp, struct head_facts *f, struct sl_slice v)
 {
     f->has_te = true;
-    size_t i = 0;
-    while (i < v.len) {
-        while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' || v.p[i] == ','))
-            i++;
-        if (i == v.len)
-            break;
-        size_t start = i;
-        while (i < v.len && v.p[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && (v.p[end - 1] == ' ' || v.p[end - 1] == '\t'))
-            end--;
-        struct sl_slice coding = {v.p + start, end - start};
+    size_t pos = 0;
+    struct sl_slice coding;
+    while (list_next(v, &pos, &coding)) {
         if (span(coding.p, coding.p + coding.len, CC_TCHAR) != coding.p + coding.len)
             return fail(mp, 400, "unsupported Transfer-Encoding");
         f->te_chunked_final = sl_slice_eq_lower(coding, "chunked");
@@ -710,18 +720,10 @@ http_head_find(const struct http_head *head, const char *lower_name)
 bool
 http_list_has_token(struct sl_slice value, const char *lower_token)
 {
-    size_t i = 0;
-    while (i < value.len) {
-        while (i < value.len && (value.p[i] == ' ' || value.p[i] == '\t' || value.p[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < value.len && value.p[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && (value.p[end - 1] == ' ' || value.p[end - 1] == '\t'))
-            end--;
-        if (end > start &&
-            sl_slice_eq_lower((struct sl_slice){value.p + start, end - start}, lower_token))
+    size_t pos = 0;
+    struct sl_slice item;
+    while (list_next(value, &pos, &item)) {
+        if (sl_slice_eq_lower(item, lower_token))
             return true;
     }
     return false;
