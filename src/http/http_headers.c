@@ -12,24 +12,20 @@
 
 /* Fields that describe one connection, never forwarded (RFC 9110 §7.6.1),
  * plus the ones the gateway sets itself. */
-#define NAME(s)                                                                                    \
-    {                                                                                              \
-        s, sizeof(s) - 1                                                                           \
-    }
+/* clang-format off */
+#define NAME(s) {s, sizeof(s) - 1}
 static const struct sl_slice request_dropped[] = {
-    NAME("connection"),       NAME("keep-alive"),
-    NAME("proxy-connection"), NAME("te"),
-    NAME("trailer"),          NAME("upgrade"),
-    NAME("x-forwarded-for"),  NAME("x-forwarded-proto"),
-    NAME("x-request-id"),     NAME("x-sluice-user"),
-    NAME("x-sluice-session"), NAME("x-sluice-plan"),
+    NAME("connection"), NAME("keep-alive"), NAME("proxy-connection"), NAME("te"),
+    NAME("trailer"), NAME("upgrade"), NAME("x-forwarded-for"), NAME("x-forwarded-proto"),
+    NAME("x-request-id"), NAME("x-sluice-user"), NAME("x-sluice-session"), NAME("x-sluice-plan"),
 };
 
 static const struct sl_slice response_dropped[] = {
     NAME("connection"), NAME("keep-alive"), NAME("proxy-connection"), NAME("te"),
-    NAME("trailer"),    NAME("upgrade"),    NAME("x-request-id"),
+    NAME("trailer"), NAME("upgrade"), NAME("x-request-id"),
 };
 #undef NAME
+/* clang-format on */
 
 /* Most names differ in length from every listed one: that test comes
  * first, and it is most of what this costs per request. */

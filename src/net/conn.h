@@ -72,11 +72,10 @@ struct conn {
     bool peer_eof;    /* the client half-closed: answer what it sent, then close */
 };
 
-/* Takes ownership of an accepted, non-blocking socket. */
-/* refuse: the gateway is at http.max_connections; the connection's first
- * request is answered 503 (with Retry-After) and the connection closed. A
- * reply after reading the request, rather than a reset, tells the client it
- * may retry. */
+/* Takes ownership of an accepted, non-blocking socket. refuse: the gateway
+ * is at http.max_connections; the connection's first request is answered
+ * 503 (with Retry-After) and the connection closed: a reply after reading
+ * the request, rather than a reset, tells the client it may retry. */
 void conn_accept(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peer_len,
                  bool refuse);
 
