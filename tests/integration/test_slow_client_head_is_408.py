@@ -39,5 +39,21 @@ def main(t, env):
              'status %r after %.2f s' % (status, dt))
     h.check_serves(t, gw, 'trickled head')
 
+    # On a keep-alive connection, a stalled second head, sent right after the
+    # first answer (the connection's timer is still armed from the first
+    # request) or after a pause (the idle sweep took it back), gets its 408
+    # header_timeout after its own first byte.
+    for pause in (0.0, 0.5):
+        with h.Client(gw.port, timeout=5) as c:
+            t.eq(c.fetch('GET', '/small').status, 200, 'first request served')
+            time.sleep(pause)
+            t0 = time.monotonic()
+            c.send(b'GET /small HTTP/1.1\r\nHost: x\r\nX-Partial: ')
+            r = c.read_response()
+            dt = time.monotonic() - t0
+            h.check_json_error(t, r, 408, 'stalled second head (pause %.1fs)' % pause)
+            t.ok(0.8 <= dt <= 3.0, 'its 408 comes about header_timeout after it began',
+                 'after %.2f s' % dt)
+
 
 h.run(main)
