@@ -703,9 +703,61 @@ test_head_find(void)
     ok(http_head_find(&head, "x-du") == NULL, "find: no prefix match");
 }
 
+/* Every byte value, against the RFC grammar written out here independently
+ * of the parser's class table: which bytes a field name, a field value, a
+ * method and a request-target may hold. */
+static bool
+rfc_tchar(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static void
+test_every_byte(void)
+{
+    int bad_name = 0, bad_value = 0, bad_method = 0, bad_target = 0;
+    for (int c = 0; c < 256; c++) {
+        char raw[128];
+        int n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: a\r\nX%cY: v\r\n\r\n", 'A');
+        raw[n - 9] = (char)c; /* the byte between X and Y */
+        bool ok_name = parse_head_len(raw, (size_t)n, HTTP_MSG_REQUEST, false) == HTTP_PARSE_OK;
+        /* "X:Y: v" is the field X with the value "Y: v": fine. */
+        bool want_name = rfc_tchar(c) || c == ':';
+        if (ok_name != want_name)
+            printf("# field name byte 0x%02x: %s\n", c, ok_name ? "accepted" : "refused");
+        bad_name += ok_name != want_name;
+
+        n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: a\r\nX: a%cb\r\n\r\n", 'A');
+        raw[n - 6] = (char)c; /* the byte between a and b */
+        bool want_value = c == '\t' || (c >= 0x20 && c != 0x7f);
+        bool ok_value = parse_head_len(raw, (size_t)n, HTTP_MSG_REQUEST, false) == HTTP_PARSE_OK;
+        /* A bare LF ends the line early: "b" is then a field line without
+         * a colon, refused too. */
+        bad_value += ok_value != want_value;
+
+        n = snprintf(raw, sizeof(raw), "G%cT / HTTP/1.1\r\nHost: a\r\n\r\n", 'A');
+        raw[1] = (char)c;
+        bool want_method = (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+        bad_method += (parse_head_len(raw, (size_t)n, HTTP_MSG_REQUEST, false) == HTTP_PARSE_OK) !=
+                      want_method;
+
+        n = snprintf(raw, sizeof(raw), "GET /a%cb HTTP/1.1\r\nHost: a\r\n\r\n", 'A');
+        raw[6] = (char)c;
+        bool want_target = c > 0x20 && c != 0x7f;
+        bad_target += (parse_head_len(raw, (size_t)n, HTTP_MSG_REQUEST, false) == HTTP_PARSE_OK) !=
+                      want_target;
+    }
+    is_int(bad_name, 0, "field names: every byte value accepted iff it is a tchar");
+    is_int(bad_value, 0, "field values: every byte value accepted iff VCHAR, SP, HTAB, obs-text");
+    is_int(bad_method, 0, "methods: every byte value accepted iff A-Z, '-' or '_'");
+    is_int(bad_target, 0, "request-targets: every byte value accepted iff not SP/CTL/DEL");
+}
+
 int
 main(void)
 {
+    test_every_byte();
     test_valid_heads();
     test_valid_heads_byte_by_byte();
     test_bad_heads();
