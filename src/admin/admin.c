@@ -7,8 +7,8 @@
  *   GET /readyz   200 when Redis answers and every upstream has a healthy
  *                 server, else 503; both with the details (health.c)
  *   GET /metrics  Prometheus text (metrics.c), no token
- *   /v1/...       admin token required; endpoints come with the session
- *                 and limit work, so for now 401 or 404
+ *   /v1/...       admin token required; the SPEC section 8 endpoints come
+ *                 with the session and limit work: for now 401, 501, or 404
  */
 #include "admin/admin.h"
 
@@ -174,12 +174,21 @@ admin_authorized(const struct admin *admin, struct evhttp_request *req)
 }
 
 static void
-handle_v1(struct admin *admin, struct evhttp_request *req)
+handle_v1(struct admin *admin, struct evhttp_request *req, const char *path)
 {
     if (!admin_authorized(admin, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"sluice-admin\"");
         send_json(req, 401, "{\"error\":\"unauthorized\"}");
+        return;
+    }
+    /* The SPEC section 8 endpoints exist in the contract but not yet here:
+     * say so (501) rather than pretend the path is unknown. */
+    if (strcmp(path, "/v1/sessions") == 0 || strncmp(path, "/v1/users/", 10) == 0 ||
+        strcmp(path, "/v1/cache/purge") == 0) {
+        send_json(req, 501,
+                  "{\"error\":\"not_implemented\",\"message\":\"sessions, limits and the "
+                  "cache are not in this build yet\"}");
         return;
     }
     send_json(req, HTTP_NOTFOUND, "{\"error\":\"not_found\"}");
@@ -203,7 +212,7 @@ admin_request_cb(struct evhttp_request *req, void *arg)
     if (path == NULL || path[0] == '\0')
         path = "/";
     if (strcmp(path, "/v1") == 0 || strncmp(path, "/v1/", 4) == 0) {
-        handle_v1(admin, req);
+        handle_v1(admin, req, path);
         return;
     }
     for (size_t i = 0; i < SL_ARRAY_LEN(get_routes); i++) {

@@ -1,0 +1,29 @@
+#!/usr/bin/env python3
+"""The admin API under /v1 needs `Authorization: Bearer <admin.token>`: 401
+with WWW-Authenticate without it or with a wrong one (SPEC section 8); with
+it, the section 8 endpoints answer 501 not_implemented until sessions land,
+and other paths 404. /metrics, /healthz and /readyz need no token."""
+import harness as h
+
+
+def main(t, env):
+    mock = env.start_mock()
+    gw = env.start_sluice(h.default_config(mock.port))
+
+    for token, what in ((None, 'no token'), ('wrong', 'a wrong token')):
+        r = gw.admin('POST', '/v1/sessions', body=b'{"user":"alice"}', token=token)
+        h.check_json_error(t, r, 401, 'POST /v1/sessions with %s' % what)
+        t.ok((r.header('www-authenticate') or '').startswith('Bearer'),
+             '%s: WWW-Authenticate: Bearer' % what, repr(r.header('www-authenticate')))
+
+    for method, path in (('POST', '/v1/sessions'), ('GET', '/v1/users/alice/sessions'),
+                         ('DELETE', '/v1/users/alice/limits'), ('POST', '/v1/cache/purge')):
+        r = gw.admin(method, path, body=b'{}' if method == 'POST' else None)
+        h.check_json_error(t, r, 501, '%s %s with the token' % (method, path))
+    h.check_json_error(t, gw.admin('GET', '/v1/nothing'), 404, 'unknown /v1 path')
+
+    for path in ('/metrics', '/healthz'):
+        t.eq(gw.admin('GET', path, token=None).status, 200, '%s needs no token' % path)
+
+
+h.run(main)
