@@ -409,6 +409,10 @@ frame_request(struct http_msg_parser *mp, struct http_head *head, const struct h
         head->content_length = f->content_length;
     }
     head->keep_alive = head->version_minor >= 1 ? !f->conn_close : f->conn_keep_alive;
+    /* RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; the
+     * connection closes after the message. */
+    if (f->has_te && head->version_minor == 0)
+        head->keep_alive = false;
     head->upgrade = connect || (f->has_upgrade && f->conn_upgrade);
     return 0;
 }
@@ -431,6 +435,8 @@ frame_response(struct http_msg_parser *mp, struct http_head *head, const struct 
         return fail(mp, 400, "conflicting Content-Length or Transfer-Encoding");
     if (f->has_te && f->te_chunked > (f->te_chunked_final ? 1u : 0u))
         return fail(mp, 400, "unsupported Transfer-Encoding");
+    if (f->has_te && head->version_minor == 0)
+        keep_alive = false; /* RFC 9112 §6.1, as for requests */
     if (f->has_te && f->te_chunked_final) {
         head->body = HTTP_BODY_CHUNKED;
     } else if (!f->has_te && f->content_lengths > 0) {

@@ -104,6 +104,11 @@ static const struct valid_case valid_cases[] = {
      38},
     {"response chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP_MSG_RESPONSE,
      NULL, NULL, 200, 1, 1, NULL, NULL, true, HTTP_BODY_CHUNKED, 0, 0},
+    {"HTTP/1.0 chunked request closes after",
+     "POST / HTTP/1.0\r\nConnection: keep-alive\r\n"
+     "Transfer-Encoding: chunked\r\n\r\n",
+     HTTP_MSG_REQUEST, "POST", "/", 0, 0, 2, "transfer-encoding", "chunked", false,
+     HTTP_BODY_CHUNKED, 0, 0},
     {"unregistered method is forwarded", "PURGE /x HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST,
      "PURGE", "/x", 0, 1, 1, "host", "a", true, HTTP_BODY_NONE, 0, 0},
     {"response without a reason", "HTTP/1.1 204\r\n\r\n", HTTP_MSG_RESPONSE, NULL, NULL, 204, 1, 0,
