@@ -105,9 +105,8 @@ req_generate_id(struct req *req)
      * random bytes per request (no getrandom syscall). */
     static const char hex[] = "0123456789abcdef";
     struct worker *w = req->worker;
-    uint64_t seed = w->rid_seed, counter = ++w->rid_counter;
-    for (int i = 15; i >= 0; i--, seed >>= 4)
-        req->request_id[i] = hex[seed & 15];
+    uint64_t counter = ++w->rid_counter;
+    memcpy(req->request_id, w->rid_seed_hex, 16);
     for (int i = 23; i >= 16; i--, counter >>= 4)
         req->request_id[i] = hex[counter & 15];
     req->request_id_len = 24;

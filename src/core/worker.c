@@ -200,7 +200,12 @@ worker_new(unsigned id, struct config *cfg)
     w->bufs =
         bufpool_new(buf_size > WORKER_BUF_MIN ? buf_size : WORKER_BUF_MIN, WORKER_BUFFERS_KEPT);
     w->metrics = metrics_shard_new();
-    randombytes_buf(&w->rid_seed, sizeof(w->rid_seed));
+    unsigned char seed[sizeof(w->rid_seed_hex) / 2];
+    randombytes_buf(seed, sizeof(seed));
+    for (size_t i = 0; i < sizeof(seed); i++) {
+        w->rid_seed_hex[2 * i] = "0123456789abcdef"[seed[i] >> 4];
+        w->rid_seed_hex[2 * i + 1] = "0123456789abcdef"[seed[i] & 15];
+    }
     w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
     event_add(w->wake_ev, NULL);

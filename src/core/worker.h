@@ -52,7 +52,7 @@ struct worker {
     bool draining;
     struct req *recycled_reqs; /* owns: finished requests kept for reuse */
     unsigned nrecycled_reqs;
-    uint64_t rid_seed; /* request ids: seed + counter, unique per process start */
+    char rid_seed_hex[16]; /* request ids: a random seed, in hex, then a counter */
     uint64_t rid_counter;
 };
 
