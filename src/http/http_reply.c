@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "util/clock.h"
 #include "util/strbuf.h"
 
 struct status_text {
@@ -91,11 +92,14 @@ http_reply_build(struct strbuf *out, const struct http_reply *r)
     }
     strbuf_append_str(&body, "}\n");
 
-    char line[160];
+    /* RFC 9110 §6.6.1: a response the gateway makes itself carries a Date. */
+    char date[CLOCK_HTTP_DATE_LEN + 1];
+    clock_http_date(date);
+    char line[200];
     int n = snprintf(line, sizeof(line),
-                     "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\n"
+                     "HTTP/1.1 %u %s\r\nDate: %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\n",
-                     r->status, http_reply_reason(r->status), body.len);
+                     r->status, http_reply_reason(r->status), date, body.len);
     strbuf_append(out, line, (size_t)n);
     if (r->request_id.len > 0) {
         strbuf_append_str(out, "X-Request-Id: ");

@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
 """A request no route matches answers 404 with a JSON error."""
+import email.utils
+import time
+
 import harness as h
 
 
@@ -21,6 +24,14 @@ def main(t, env):
         r1 = c.fetch('GET', '/nothing')
         r2 = c.fetch('GET', '/v1/models')
         t.eq((r1.status, r2.status), (404, 200), 'a 404 keeps the connection usable')
+    # RFC 9110 6.6.1: the gateway's own answer carries a Date (IMF-fixdate).
+    date = r1.header('date') or ''
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+        ok = date.endswith(' GMT') and abs(time.time() - when.timestamp()) < 120
+    except (TypeError, ValueError):
+        ok = False
+    t.ok(ok, 'the 404 carries a current Date', repr(date))
 
 
 
