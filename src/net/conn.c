@@ -151,9 +151,11 @@ arm_timer(struct conn *c, int64_t wait_ms)
 void
 conn_set_deadline(struct conn *c, uint32_t timeout_ms)
 {
-    /* Clearing, the common call on the request path, needs no clock read. */
-    int64_t wait_ms = timeout_ms == 0 ? deadline_set(&c->deadline, 0, 0)
-                                      : deadline_set(&c->deadline, timeout_ms, clock_now_ms());
+    if (timeout_ms == 0) {
+        deadline_clear(&c->deadline); /* the common call on the request path */
+        return;
+    }
+    int64_t wait_ms = deadline_set(&c->deadline, timeout_ms, clock_now_ms());
     if (wait_ms >= 0)
         arm_timer(c, wait_ms);
 }
@@ -348,6 +350,10 @@ conn_reply_error(struct conn *c, unsigned status, const char *error, const char 
     SL_ASSERT(req != NULL);
     if (req->request_id_len == 0)
         req_generate_id(req); /* refused before its head was whole: logged all the same */
+    /* Every 503 the gateway makes is a condition expected to pass (it is
+     * overloaded, or Redis is away): tell the client when to try again. */
+    if (status == 503)
+        strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
     struct http_reply r = {
         .status = status,
         .error = error,
@@ -412,7 +418,6 @@ start_request(struct conn *c)
         req->close_after = true;
 
     if (c->refuse) {
-        strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
         conn_reply_error(c, 503, "overloaded", "too many connections");
         return;
     }

@@ -133,8 +133,6 @@ upstream_failed(struct req *req, unsigned status, const char *kind, const char *
      * arrived; if it has, the connection goes on with the next request. */
     drop_unsent_body(req);
     /* 503 here means the gateway itself ran out (of sockets): overloaded. */
-    if (status == 503)
-        strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
     conn_reply_error(c, status, status == 503 ? "overloaded" : NULL, message);
 }
 

@@ -139,9 +139,11 @@ arm_timer(struct upstream_conn *uc, int64_t wait_ms)
 void
 upstream_conn_set_deadline(struct upstream_conn *uc, uint32_t timeout_ms)
 {
-    /* Clearing, the common call on the request path, needs no clock read. */
-    int64_t wait_ms = timeout_ms == 0 ? deadline_set(&uc->deadline, 0, 0)
-                                      : deadline_set(&uc->deadline, timeout_ms, clock_now_ms());
+    if (timeout_ms == 0) {
+        deadline_clear(&uc->deadline); /* the common call on the request path */
+        return;
+    }
+    int64_t wait_ms = deadline_set(&uc->deadline, timeout_ms, clock_now_ms());
     if (wait_ms >= 0)
         arm_timer(uc, wait_ms);
 }

@@ -43,8 +43,8 @@ clock_http_date(char *out)
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
-    /* Not strftime: its day and month names follow the locale. */
-    /* The % bounds let the compiler see every field fits its width. */
+    /* Not strftime: its day and month names follow the locale. The %
+     * bounds let the compiler see that every field fits its width. */
     snprintf(out, CLOCK_HTTP_DATE_LEN + 1, "%s, %02u %s %04u %02u:%02u:%02u GMT",
              days[tm.tm_wday % 7], (unsigned)tm.tm_mday % 100u, months[tm.tm_mon % 12],
              (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)tm.tm_hour % 100u,

@@ -26,13 +26,22 @@ deadline_init(struct deadline *d)
     d->armed_ms = 0;
 }
 
+/* No deadline for now. An armed timer stays armed and, when it fires,
+ * finds nothing to do: clearing costs no timer operation and no clock read,
+ * which is why callers clear with this rather than deadline_set(d, 0, now). */
+static inline void
+deadline_clear(struct deadline *d)
+{
+    d->at_ms = INT64_MAX;
+}
+
 /* Sets the deadline timeout_ms after now (0: none). Returns how long to arm
  * the timer for, or -1 when the armed timer already fires early enough. */
 static inline int64_t
 deadline_set(struct deadline *d, uint32_t timeout_ms, int64_t now)
 {
     if (timeout_ms == 0) {
-        d->at_ms = INT64_MAX;
+        deadline_clear(d);
         return -1;
     }
     d->at_ms = now + timeout_ms;

@@ -22,5 +22,10 @@ main(void)
     is_int(deadline_set(&d, 0, 1300), -1, "no timeout: nothing to arm");
     is_int(deadline_fired(&d, 5000, &wait), DEADLINE_NONE, "cleared deadline never expires");
     is_int(deadline_set(&d, 10, 5000), 10, "a disarmed timer is armed again");
+    deadline_clear(&d);
+    is_int(deadline_set(&d, 1000, 5005), -1, "after a clear the armed timer is still used");
+    deadline_clear(&d);
+    is_int(deadline_fired(&d, 5010, &wait), DEADLINE_NONE, "a cleared deadline fires as nothing");
+    is_int(deadline_set(&d, 10, 5020), 10, "and the timer, now disarmed, is armed again");
     return tap_done();
 }
