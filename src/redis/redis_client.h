@@ -1,0 +1,88 @@
+/*
+ * redis_client.h - the one way sluice talks to Redis: an asynchronous,
+ * pipelined client on an event loop the caller owns (one per worker, one
+ * for the admin thread). Sessions, limits and the cache all go through it.
+ *
+ *   caller --redis_client_command / redis_client_script--> queue
+ *        (commands of one loop turn are written with one write)
+ *   socket --read--> redisReader --> replies, in order --> callbacks
+ *
+ * Every command names the key that decides where it runs (route_key): on a
+ * single Redis it is ignored, on a Redis Cluster (a later issue) it picks
+ * the node that owns its hash slot. Callers never see nodes or connections.
+ *
+ * The protocol is hiredis's: its reply reader (redisReader) and command
+ * formatter (redisFormatCommandArgv) over a socket this module drives with
+ * a libevent event, so TLS (OpenSSL, rediss://) sits under it unchanged.
+ *
+ * Callbacks fire exactly once per command, never inside the call that
+ * started it, with err NULL and reply set, or err one of the static
+ * strings below and reply NULL. A Redis error reply (-ERR ...) is a reply,
+ * not an err: the caller reads reply->type == REDIS_REPLY_ERROR. The reply
+ * is only valid for the duration of the callback: copy what you need.
+ */
+#ifndef SLUICE_REDIS_CLIENT_H
+#define SLUICE_REDIS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct redisReply;
+struct redis_client;
+struct redis_target;
+
+/* err strings: compare by pointer. */
+extern const char redis_error_timeout[];     /* no reply within redis.timeout */
+extern const char redis_error_unavailable[]; /* not connected (down, reconnecting) */
+extern const char redis_error_closed[];      /* the client was freed with the command pending */
+
+typedef void (*redis_reply_cb)(void *arg, const struct redisReply *reply, const char *err);
+
+/* Observes round trips (for sluice_redis_duration_seconds and
+ * sluice_redis_errors_total); may be NULL. */
+typedef void (*redis_observe_cb)(uint64_t duration_us, bool error);
+
+struct redis_client_options {
+    const struct redis_target *target; /* copied; parsed from redis.url (config/redis_url.h) */
+    uint32_t timeout_ms;               /* per command, from redis.timeout */
+    redis_observe_cb observe;
+    const char *name; /* for log lines: "worker 0", "admin" */
+};
+
+/* Creates the client and starts connecting (no callback runs inside this
+ * call). On connect it authenticates, selects the database, and loads
+ * every script of lua/ (SCRIPT LOAD); commands sent while connecting wait
+ * for it (within their timeout). Reconnects with backoff when Redis goes
+ * away; every command in flight then fails with redis_error_unavailable. */
+struct redis_client *redis_client_new(struct event_base *base,
+                                      const struct redis_client_options *opt);
+
+/* Fails every pending command with redis_error_closed, inside this call
+ * (the one exception to the rule above: the loop may be ending), then
+ * closes the socket and removes every event. */
+void redis_client_free(struct redis_client *rc);
+
+/* True while connected and the scripts are loaded. */
+bool redis_client_ready(const struct redis_client *rc);
+
+/* Queues one command. argv[i] has argvlen[i] bytes (binary safe); both are
+ * copied before this returns. route_key (route_key_len bytes) is the key
+ * the command touches, or NULL for a keyless command (PING). */
+void redis_client_command(struct redis_client *rc, const char *route_key, size_t route_key_len,
+                          int argc, const char *const *argv, const size_t *argvlen,
+                          redis_reply_cb cb, void *arg);
+
+/* The scripts of lua/, embedded at build; see redis_script.h. */
+struct redis_script;
+
+/* EVALSHA script nkeys keys... args...; on -NOSCRIPT (Redis restarted or
+ * flushed) the script is loaded again and the call retried once, invisible
+ * to the caller. The first key routes the call. */
+void redis_client_script(struct redis_client *rc, const struct redis_script *script, int nkeys,
+                         const char *const *keys, const size_t *keylens, int nargs,
+                         const char *const *args, const size_t *arglens, redis_reply_cb cb,
+                         void *arg);
+
+#endif
