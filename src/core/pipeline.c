@@ -59,18 +59,30 @@ req_next(struct req *req)
 }
 
 void
-req_fail(struct req *req, unsigned status, const char *error, const char *message)
+req_reply(struct req *req, const struct stage_reply *reply)
 {
     SL_ASSERT(req->in_stage);
     if (abandoned(req))
         return;
     req->in_stage = false;
-    req->ops_->reply(req, status, error, message);
+    req->ops_->reply(req, reply);
+}
+
+void
+req_fail(struct req *req, unsigned status, const char *error, const char *message)
+{
+    struct stage_reply r = {.status = status, .error = error, .message = message};
+    req_reply(req, &r);
 }
 
 void
 pipeline_response_head(struct req *req)
 {
+    /* An interim head (100 Continue) is followed by the real one: hooks
+     * that add fields (RateLimit) or count must see only the final head. */
+    unsigned status = req->resp_head.status;
+    if (status < 200 && !(status == 101 && req->head.upgrade))
+        return;
     for (unsigned i = 0; i < req->stages_run_; i++) {
         if (req->stages_[i]->on_response_head != NULL)
             req->stages_[i]->on_response_head(req);

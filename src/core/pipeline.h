@@ -12,9 +12,23 @@
  *                     however it ended (complete, refused, client or upstream gone)
  *
  * A stage's run() must end, now or later from an I/O callback, with exactly
- * one call of req_next() or req_fail(). It may return before that: the
- * request is then suspended. If the client vanishes meanwhile, the request
- * stays alive until that call, which then finishes it instead.
+ * one call of req_next(), req_fail() or req_reply(). It may return before
+ * that: the request is then suspended (it still counts as its connection's
+ * request for http.max_connections and for a drain, and the client is still
+ * answered if it half-closes meanwhile). If the client vanishes, the
+ * request stays alive until that call, which then finishes it instead.
+ *
+ * Ownership: that call hands req back. It may forward, answer, finish and
+ * free (or recycle) req before it returns, so the stage must not touch req,
+ * or anything req owns, after it: read what you need first. A stage that
+ * waits on Redis relies on the Redis layer's timeout (redis.timeout) to be
+ * called back; the connection's backstop deadline (redis.timeout + 1 s)
+ * only closes a connection whose stage broke that promise.
+ *
+ * Hooks run only for stages whose run() was called, in stage order
+ * (on_done in reverse): on_response_head once, for the final head (never a
+ * 1xx interim one; a 101 that opens a tunnel counts); on_done exactly once,
+ * however the exchange ended, also when the gateway answered itself.
  */
 #ifndef SLUICE_PIPELINE_H
 #define SLUICE_PIPELINE_H
@@ -41,9 +55,19 @@ extern const size_t pipeline_nstages;
 /* Called when the last stage passes the request on: the proxy's entry point
  * in the gateway, replaceable in unit tests. */
 typedef void (*pipeline_forward_cb)(struct req *req);
+/* What a stage answers instead of forwarding: a JSON error body
+ * {"error":"<error>","message":"<message>"<json_extra>}. Header lines for
+ * the answer go to req->response_extra before the call (a Retry-After set
+ * there is the only one the answer carries). */
+struct stage_reply {
+    unsigned status;
+    const char *error;      /* machine code; NULL: from the status ("not_found") */
+    const char *message;    /* human text; may be NULL */
+    const char *json_extra; /* e.g. ,"limit":"per_minute","retry_after":3; may be NULL */
+};
+
 /* Called when a request must be answered by the gateway. */
-typedef void (*pipeline_reply_cb)(struct req *req, unsigned status, const char *error,
-                                  const char *message);
+typedef void (*pipeline_reply_cb)(struct req *req, const struct stage_reply *reply);
 /* Called when a suspended request resumes after its client vanished. */
 typedef void (*pipeline_abandon_cb)(struct req *req);
 
@@ -62,8 +86,12 @@ void pipeline_start(struct req *req, const struct stage *const *stages, size_t n
 void req_next(struct req *req);
 /* The current stage answers req itself (a JSON error body). */
 void req_fail(struct req *req, unsigned status, const char *error, const char *message);
+/* The same, with the whole reply (reply and its strings are copied before
+ * anything is sent: they may live on the caller's stack). */
+void req_reply(struct req *req, const struct stage_reply *reply);
 
-/* Hooks: called by the proxy. */
+/* Hooks: called by the proxy (pipeline_response_head for every head it
+ * parses: interim 1xx heads are skipped here). */
 void pipeline_response_head(struct req *req);
 void pipeline_response_body(struct req *req, const char *p, size_t len);
 void pipeline_done(struct req *req);

@@ -119,7 +119,7 @@ log_request(struct req *req)
     int64_t now = clock_now_us();
     struct access_entry e = {
         .request_id = {req->request_id, req->request_id_len},
-        .user = req->user,
+        .user = req->id.user[0] != '\0' ? req->id.user : NULL,
         .route = req->route ? req->route->name : NULL,
         .method = req->head.method,
         .path = req->head.target,
@@ -135,6 +135,20 @@ log_request(struct req *req)
                            (uint64_t)(now - req->start_us));
 }
 
+/* Under a sanitizer every finished request is freed, so that a stage or
+ * callback touching a request after it ended is reported as a
+ * use-after-free instead of silently reading its successor. */
+#if defined(__SANITIZE_ADDRESS__)
+#define REQ_RECYCLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REQ_RECYCLE 0
+#endif
+#endif
+#ifndef REQ_RECYCLE
+#define REQ_RECYCLE 1
+#endif
+
 void
 req_finish(struct req *req)
 {
@@ -144,7 +158,7 @@ req_finish(struct req *req)
     config_unref(req->cfg);
     struct worker *w = req->worker;
     /* Keep a few for reuse; one that grew big buffers is not worth keeping. */
-    if (w->nrecycled_reqs < REQ_RECYCLED_MAX && req->head_buf_cap <= 8192 &&
+    if (REQ_RECYCLE && w->nrecycled_reqs < REQ_RECYCLED_MAX && req->head_buf_cap <= 8192 &&
         req->out.cap <= 16384 && req->resp_out.cap <= 16384) {
         req->next_recycled_ = w->recycled_reqs;
         w->recycled_reqs = req;

@@ -25,6 +25,18 @@ struct stage;
 struct pipeline_ops;
 
 #define PIPELINE_MAX_STAGES 8
+#define REQ_USER_MAX 256   /* SPEC section 9: user names are 1-256 bytes */
+#define REQ_SESSION_MAX 128
+#define REQ_PLAN_MAX 128
+
+/* Who a request is for, as the auth stage established it. Owned by the
+ * request (not by a stage), so the done hooks and the access log can read
+ * it until req_finish() returns, whatever a stage freed before. */
+struct req_identity {
+    char user[REQ_USER_MAX + 1];       /* "": anonymous */
+    char session[REQ_SESSION_MAX + 1]; /* "": none */
+    char plan[REQ_PLAN_MAX + 1];       /* "": no plan */
+};
 
 /* How an exchange ended, for the done hooks. */
 enum req_outcome {
@@ -58,7 +70,7 @@ struct req {
     void *stage_data[PIPELINE_MAX_STAGES]; /* owned by each stage */
     struct strbuf upstream_extra;          /* header lines stages add upstream */
     struct strbuf response_extra;          /* header lines stages add to the response */
-    const char *user;                      /* borrowed from a stage's data; NULL: anonymous */
+    struct req_identity id;                /* set by the auth stage */
     const char *cache_status;              /* static; NULL: not a cache route */
     const char *limit_decision;            /* static; NULL: no limits applied */
 

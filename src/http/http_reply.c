@@ -90,6 +90,8 @@ http_reply_build(struct strbuf *out, const struct http_reply *r)
         strbuf_append_str(&body, ",\"message\":");
         append_json_string(&body, r->message);
     }
+    if (r->json_extra != NULL)
+        strbuf_append_str(&body, r->json_extra);
     strbuf_append_str(&body, "}\n");
 
     /* RFC 9110 §6.6.1: a response the gateway makes itself carries a Date. */

@@ -15,6 +15,7 @@ struct http_reply {
     unsigned status;
     const char *error;             /* machine code, e.g. "bad_request"; NULL: from status */
     const char *message;           /* human text; NULL: none */
+    const char *json_extra;        /* more members, each starting with ','; NULL: none */
     struct sl_slice request_id;    /* echoed as X-Request-Id when non-empty */
     struct sl_slice extra_headers; /* whole "Name: value\r\n" lines */
     bool close;                    /* add Connection: close */

@@ -29,7 +29,7 @@
 static void conn_drive(struct conn *c);
 static void on_event(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
-static void stage_reply(struct req *req, unsigned status, const char *error, const char *message);
+static void stage_reply(struct req *req, const struct stage_reply *reply);
 static void stage_abandon(struct req *req);
 
 static const struct pipeline_ops gateway_ops = {
@@ -277,8 +277,12 @@ conn_close(struct conn *c)
     }
     struct req *req = c->req;
     c->req = NULL;
+    /* A request waiting in a stage outlives its connection; it still counts
+     * for max_connections and the drain until its stage answers
+     * (stage_abandon). */
+    bool orphaned = req != NULL && req->in_stage;
     if (req != NULL) {
-        if (req->in_stage) {
+        if (orphaned) {
             req->conn = NULL; /* the stage's eventual req_next/req_fail finishes it */
         } else {
             if (c->state == CONN_EXCHANGE || c->state == CONN_TUNNEL)
@@ -297,7 +301,8 @@ conn_close(struct conn *c)
     struct worker *w = c->worker;
     list_unlink(c);
     free(c);
-    worker_conn_closed(w);
+    if (!orphaned)
+        worker_conn_closed(w);
 }
 
 void
@@ -346,6 +351,14 @@ reply_written(struct conn *c)
 void
 conn_reply_error(struct conn *c, unsigned status, const char *error, const char *message)
 {
+    struct stage_reply r = {.status = status, .error = error, .message = message};
+    conn_reply(c, &r);
+}
+
+void
+conn_reply(struct conn *c, const struct stage_reply *reply)
+{
+    unsigned status = reply->status;
     struct req *req = c->req;
     SL_ASSERT(req != NULL);
     if (req->request_id_len == 0)
@@ -356,8 +369,9 @@ conn_reply_error(struct conn *c, unsigned status, const char *error, const char 
         strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
     struct http_reply r = {
         .status = status,
-        .error = error,
-        .message = message,
+        .error = reply->error,
+        .message = reply->message,
+        .json_extra = reply->json_extra,
         .request_id = {req->request_id, req->request_id_len},
         .extra_headers = {req->response_extra.p, req->response_extra.len},
         .head_only = req->head_only,
@@ -385,15 +399,26 @@ conn_reply_error(struct conn *c, unsigned status, const char *error, const char 
 }
 
 static void
-stage_reply(struct req *req, unsigned status, const char *error, const char *message)
+stage_reply(struct req *req, const struct stage_reply *reply)
 {
-    conn_reply_error(req->conn, status, error, message);
+    conn_reply(req->conn, reply);
 }
 
+/* The client left while its request waited in a stage (see conn_close). */
 static void
 stage_abandon(struct req *req)
 {
+    struct worker *w = req->worker;
     req_finish(req);
+    worker_conn_closed(w);
+}
+
+/* How long a request may wait in its stages: Redis's own timeout, plus a
+ * margin for the loop turn that delivers it. */
+static uint32_t
+cfg_stage_backstop_ms(const struct config *cfg)
+{
+    return cfg->redis.timeout_ms + 1000;
 }
 
 /* The request path, for routing: the origin-form without its query. */
@@ -437,6 +462,10 @@ start_request(struct conn *c)
     c->state = CONN_STAGES;
     conn_set_deadline(c, 0);
     pipeline_start(req, pipeline_stages, pipeline_nstages, &gateway_ops);
+    /* req may be gone now; c is not (conn_drive is on the stack). Still in
+     * STAGES: a stage waits on Redis, whose own timeout answers it. */
+    if (c->state == CONN_STAGES && !c->close_pending)
+        conn_set_deadline(c, cfg_stage_backstop_ms(c->worker->cfg));
 }
 
 /* Parses the head in c->in; returns false when more bytes are needed. */
@@ -560,6 +589,12 @@ on_timer(evutil_socket_t fd, short what, void *arg)
         proxy_client_timeout(c);
         break;
     case CONN_STAGES:
+        /* The Redis layer answers every command within redis.timeout, so
+         * this is a stage that broke its promise: never leave the client
+         * hanging on it. The request is finished when the stage answers. */
+        log_error("request %.*s: stage did not answer in time; closing the connection",
+                  (int)c->req->request_id_len, c->req->request_id);
+        conn_close(c);
         break;
     default:
         conn_close(c);

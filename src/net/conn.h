@@ -103,6 +103,9 @@ void conn_exchange_done(struct conn *c);
 /* Answers the current request with a JSON error, then continues as for
  * conn_exchange_done. */
 void conn_reply_error(struct conn *c, unsigned status, const char *error, const char *message);
+struct stage_reply;
+/* The same with a stage's whole reply (pipeline.h). */
+void conn_reply(struct conn *c, const struct stage_reply *reply);
 
 /* Closes now; the current request (if any) ends as outcome says. */
 void conn_close(struct conn *c);

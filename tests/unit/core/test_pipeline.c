@@ -78,10 +78,12 @@ fake_forward(struct req *req)
 }
 
 static unsigned replied;
+static char replied_extra[64];
 static void
-fake_reply(struct req *req, unsigned status, const char *error, const char *message)
+fake_reply(struct req *req, const struct stage_reply *r)
 {
-    replied = status;
+    replied = r->status;
+    snprintf(replied_extra, sizeof(replied_extra), "%s", r->json_extra ? r->json_extra : "");
     note("R");
 }
 
@@ -138,6 +140,53 @@ test_refusal_skips_later_stages(void)
 }
 
 static void
+reply_with_extra(struct req *req)
+{
+    note("y");
+    struct stage_reply r = {.status = 429, .error = "rate_limited", .json_extra = ",\"n\":1"};
+    req_reply(req, &r);
+}
+static const struct stage replying = {.name = "replying", .run = reply_with_extra};
+
+static void
+test_whole_reply_reaches_the_gateway(void)
+{
+    struct req req = {.conn = (struct conn *)&req};
+    const struct stage *const stages[] = {&replying};
+    trace[0] = '\0';
+    pipeline_start(&req, stages, 1, &ops);
+    is_str(replied_extra, ",\"n\":1", "a stage's extra JSON members reach the reply");
+    pipeline_done(&req);
+}
+
+static void
+head_hook(struct req *req)
+{
+    note("h");
+}
+static const struct stage heads = {.name = "heads", .run = pass_run, .on_response_head = head_hook};
+
+static void
+test_head_hook_skips_interim_heads(void)
+{
+    struct req req = {.conn = (struct conn *)&req};
+    const struct stage *const stages[] = {&heads};
+    trace[0] = '\0';
+    pipeline_start(&req, stages, 1, &ops);
+    req.resp_head.status = 100;
+    pipeline_response_head(&req);
+    is_str(trace, "pF", "a 100 Continue head runs no head hook");
+    req.resp_head.status = 200;
+    pipeline_response_head(&req);
+    is_str(trace, "pFh", "the final head runs it once");
+    req.resp_head.status = 101;
+    req.head.upgrade = true;
+    pipeline_response_head(&req);
+    is_str(trace, "pFhh", "a 101 that opens a tunnel is a final head");
+    pipeline_done(&req);
+}
+
+static void
 test_client_gone_while_suspended(void)
 {
     struct req req = {.conn = (struct conn *)&req};
@@ -158,6 +207,8 @@ main(void)
     test_async_stage_suspends_and_resumes();
     test_refusal_skips_later_stages();
     test_client_gone_while_suspended();
+    test_whole_reply_reaches_the_gateway();
+    test_head_hook_skips_interim_heads();
     event_base_free(base);
     return tap_done();
 }
