@@ -228,6 +228,11 @@ conn_read(struct conn *c)
 {
     if (c->in == NULL)
         c->in = bufpool_acquire(c->worker->bufs);
+    else if (c->state == CONN_IDLE || c->state == CONN_HEAD)
+        /* A reload may have raised http.max_header_size since this buffer
+         * was made: a head up to the new limit must fit. Between requests
+         * nothing points into the buffer (heads are copied out). */
+        c->in = bufpool_fit(c->worker->bufs, c->in);
     return buf_read(c->in, c->fd);
 }
 

@@ -31,7 +31,7 @@
 struct event;
 struct event_base;
 
-#define HTTP_MAX_HEAD 65536 /* larger request heads get 431 */
+#define HTTP_MAX_HEAD (1u << 20) /* larger request heads get 431 */
 #define HTTP_MAX_HEADERS 128
 #define HTTP_MAX_BODY (256u << 20) /* larger request bodies get 413 */
 
