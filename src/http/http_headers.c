@@ -39,23 +39,20 @@ in_list(struct sl_slice name, const struct sl_slice *list, size_t n)
     return false;
 }
 
-/* A field named by a Connection option is hop-by-hop too. connection is
- * the head's first Connection field, or NULL: then, the common case, there
- * is nothing to scan. There may be several Connection fields. */
+/* A field named by a Connection option is hop-by-hop too, whatever the
+ * length of its name. connection is the head's first Connection field, or
+ * NULL: then, the common case, there is nothing to scan. There may be
+ * several Connection fields; the parser bounds their options
+ * (HTTP_MAX_CONNECTION_OPTIONS), so this scan is bounded too. */
 static bool
 named_by_connection(const struct http_head *head, const struct http_header *connection,
                     struct sl_slice name)
 {
-    char lower[64];
-    if (connection == NULL || name.len >= sizeof(lower))
+    if (connection == NULL)
         return false;
-    for (size_t i = 0; i < name.len; i++) {
-        char c = name.p[i];
-        lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    lower[name.len] = '\0';
     for (const struct http_header *h = connection; h < head->headers + head->nheaders; h++) {
-        if (sl_slice_eq_lower(h->name, "connection") && http_list_has_token(h->value, lower))
+        if (h->name.len == 10 && sl_slice_eq_lower(h->name, "connection") &&
+            http_list_has_name(h->value, name))
             return true;
     }
     return false;

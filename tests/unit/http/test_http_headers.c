@@ -3,6 +3,7 @@
  * X-Forwarded-For by the trusted-proxy rule, X-Sluice-* and set_headers
  * replaced, request ids validated.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -130,6 +131,32 @@ test_response_head(void)
     strbuf_deinit(&out);
 }
 
+/* RFC 9110 §7.6.1: every name listed in Connection, of any length. */
+static void
+test_long_connection_names_removed(void)
+{
+    const char *name =
+        "X-A-Field-Name-Longer-Than-Sixty-Four-Bytes-Is-Still-Hop-By-Hop-Here-And-There";
+    char raw[512];
+    snprintf(raw, sizeof(raw),
+             "HTTP/1.1 200 OK\r\nConnection: %s\r\n%s: drop\r\nContent-Length: 0\r\n\r\n", name,
+             name);
+    parse(raw, HTTP_MSG_RESPONSE);
+    struct http_forward_response fr = {.head = &head, .request_id = SL_SLICE_LIT("rid")};
+    struct strbuf out = {0};
+    http_headers_build_response(&out, &fr);
+    strbuf_append(&out, "", 1);
+    ok(strlen(name) > 64 && !has(&out, name) && !has(&out, "drop"),
+       "response: a %zu-byte name listed in Connection is removed", strlen(name));
+    strbuf_deinit(&out);
+
+    snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\nConnection: %s\r\n%s: drop\r\n\r\n",
+             name, name);
+    out = forward(raw, false, "r");
+    ok(!has(&out, name) && !has(&out, "drop"), "request: the long Connection-named field removed");
+    strbuf_deinit(&out);
+}
+
 static void
 test_request_id_validation(void)
 {
@@ -150,6 +177,7 @@ main(void)
     test_identity_headers_and_set_headers();
     test_upgrade_kept();
     test_response_head();
+    test_long_connection_names_removed();
     test_request_id_validation();
     return tap_done();
 }
