@@ -764,3 +764,14 @@ http_list_has_name(struct sl_slice value, struct sl_slice name)
     }
     return false;
 }
+
+bool
+http_method_idempotent(struct sl_slice m)
+{
+    static const char *const idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    for (size_t i = 0; i < SL_ARRAY_LEN(idempotent); i++) {
+        if (m.len == strlen(idempotent[i]) && memcmp(m.p, idempotent[i], m.len) == 0)
+            return true;
+    }
+    return false;
+}

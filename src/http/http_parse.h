@@ -105,6 +105,10 @@ const struct http_header *http_head_find(const struct http_head *head, const cha
 
 /* True when the comma-separated list in value contains token (case-insensitive). */
 bool http_list_has_token(struct sl_slice value, const char *lower_token);
+/* True for the idempotent methods of RFC 9110 §9.2.2: GET, HEAD, OPTIONS,
+ * TRACE, PUT, DELETE (methods are case-sensitive). */
+bool http_method_idempotent(struct sl_slice method);
+
 /* The same for a name of any length and case. */
 bool http_list_has_name(struct sl_slice value, struct sl_slice name);
 
