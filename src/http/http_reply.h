@@ -16,7 +16,8 @@ struct http_reply {
     const char *error;             /* machine code, e.g. "bad_request"; NULL: from status */
     const char *message;           /* human text; NULL: none */
     struct sl_slice request_id;    /* echoed as X-Request-Id when non-empty */
-    struct sl_slice extra_headers; /* whole "Name: value\r\n" lines */
+    struct sl_slice extra_headers; /* whole "Name: value\r\n" lines; a 503 without a
+                                      Retry-After among them gets "Retry-After: 1" */
     bool close;                    /* add Connection: close */
     bool head_only;                /* a HEAD request: no body bytes */
 };

@@ -355,10 +355,8 @@ conn_reply_error(struct conn *c, unsigned status, const char *error, const char 
     SL_ASSERT(req != NULL);
     if (req->request_id_len == 0)
         req_generate_id(req); /* refused before its head was whole: logged all the same */
-    /* Every 503 the gateway makes is a condition expected to pass (it is
-     * overloaded, or Redis is away): tell the client when to try again. */
-    if (status == 503)
-        strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
+    /* Retry-After for a 503 is http_reply_build's to add, unless a stage
+     * put its own in response_extra. */
     struct http_reply r = {
         .status = status,
         .error = error,
