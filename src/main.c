@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ usage(FILE *out)
     fprintf(out, "usage: sluice -c FILE        run the gateway\n"
                  "       sluice -t -c FILE     check the configuration\n"
                  "       sluice -V             print the version\n"
+                 "       sluice -h, --help     print this usage\n"
                  "       sluice --help-config  print every configuration key, documented\n"
                  "       sluice keygen [--local]  print a new PASERK k4 key\n");
 }
@@ -206,8 +208,8 @@ run(const char *path)
     }
     start_workers(&gw);
     for (size_t i = 0; i < gw.cfg->nlisten; i++)
-        log_info("sluice %s listening on %s (%u workers)", SLUICE_VERSION, gw.cfg->listen[i].text,
-                 gw.cfg->workers);
+        log_info("sluice %s listening on %s (%u worker%s)", SLUICE_VERSION, gw.cfg->listen[i].text,
+                 gw.cfg->workers, gw.cfg->workers == 1 ? "" : "s");
     event_base_dispatch(gw.base);
     join_workers(&gw);
     fflush(stdout);
@@ -242,7 +244,9 @@ main(int argc, char **argv)
         config_doc_print(stdout);
         return 0;
     }
-    while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+    static const struct option long_options[] = {{"help", no_argument, NULL, 'h'},
+                                                 {NULL, 0, NULL, 0}};
+    while ((opt = getopt_long(argc, argv, "c:tVh", long_options, NULL)) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;

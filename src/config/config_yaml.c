@@ -2,7 +2,8 @@
  * config_yaml.c - the generic half of the config reader: loads the libyaml
  * document, collects errors with their position (sorted before printing, so
  * the output reads top to bottom whatever order the tables ran in), expands
- * ${VAR} in scalars, and applies directive tables to mappings.
+ * ${VAR} and ${VAR:-default} in scalars, and applies directive tables to
+ * mappings.
  *
  * The schema itself (which keys, which setters) is config_parse.c's.
  */
@@ -230,8 +231,10 @@ config_yaml_where_index(char *out, const char *where, size_t i)
 /* ---- scalars ------------------------------------------------------------ */
 
 /*
- * Appends the expansion of "${NAME}" starting at s (just past "${") to sb and
- * returns the number of bytes consumed, or 0 after reporting an error.
+ * Appends the expansion of "${NAME}" or "${NAME:-default}" starting at s
+ * (just past "${") to sb and returns the number of bytes consumed, or 0
+ * after reporting an error. As in sh, the default (the text up to the
+ * first '}', taken as it is) stands in when NAME is unset or empty.
  */
 static size_t
 expand_var(struct config_yaml *y, const yaml_node_t *n, const char *s, struct strbuf *sb)
@@ -241,18 +244,25 @@ expand_var(struct config_yaml *y, const yaml_node_t *n, const char *s, struct st
         config_yaml_error(y, n, "unterminated ${ in '%s'", config_yaml_raw(n));
         return 0;
     }
-    char *name = xstrndup(s, (size_t)(close - s));
+    const char *sep = strstr(s, ":-");
+    if (sep != NULL && sep > close)
+        sep = NULL;
+    const char *name_end = sep != NULL ? sep : close;
+    char *name = xstrndup(s, (size_t)(name_end - s));
     bool ok = name[0] != '\0' && strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                               "0123456789_") == strlen(name);
     const char *v = ok ? getenv(name) : NULL;
+    bool use_default = sep != NULL && (v == NULL || v[0] == '\0');
     if (!ok)
         config_yaml_error(y, n, "bad environment variable name '${%s}'", name);
+    else if (use_default)
+        strbuf_append(sb, sep + 2, (size_t)(close - (sep + 2)));
     else if (v == NULL)
         config_yaml_error(y, n, "environment variable %s is not set", name);
     else
         strbuf_append_str(sb, v);
     free(name);
-    return v ? (size_t)(close - s) + 1 : 0;
+    return ok && (v != NULL || use_default) ? (size_t)(close - s) + 1 : 0;
 }
 
 char *

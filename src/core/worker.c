@@ -34,6 +34,14 @@
  * each: the idle timeout is honoured within this much. */
 #define WORKER_SWEEP_MS 100
 
+/* The size of the worker's I/O buffers under cfg. */
+static size_t
+buf_size_for(const struct config *cfg)
+{
+    size_t size = cfg->http.max_header_size + 4096;
+    return size > WORKER_BUF_MIN ? size : WORKER_BUF_MIN;
+}
+
 /* http.max_connections is shared evenly: SO_REUSEPORT spreads new
  * connections evenly across the workers' sockets. */
 static bool
@@ -136,6 +144,7 @@ switch_config(struct worker *w, struct config *cfg)
     retire_pools(w);
     struct config *old = w->cfg;
     w->cfg = cfg;
+    bufpool_set_size(w->bufs, buf_size_for(cfg));
     make_pools(w);
     if (reopen_log) {
         access_log_free(w->alog);
@@ -196,9 +205,7 @@ worker_new(unsigned id, struct config *cfg)
     event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK); /* one thread per base */
     w->base = event_base_new_with_config(ec);
     event_config_free(ec);
-    size_t buf_size = cfg->http.max_header_size + 4096;
-    w->bufs =
-        bufpool_new(buf_size > WORKER_BUF_MIN ? buf_size : WORKER_BUF_MIN, WORKER_BUFFERS_KEPT);
+    w->bufs = bufpool_new(buf_size_for(cfg), WORKER_BUFFERS_KEPT);
     w->metrics = metrics_shard_new();
     unsigned char seed[sizeof(w->rid_seed_hex) / 2];
     randombytes_buf(seed, sizeof(seed));

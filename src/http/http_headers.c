@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "http/http_parse.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 
 /* Fields that describe one connection, never forwarded (RFC 9110 §7.6.1),
@@ -39,23 +40,20 @@ in_list(struct sl_slice name, const struct sl_slice *list, size_t n)
     return false;
 }
 
-/* A field named by a Connection option is hop-by-hop too. connection is
- * the head's first Connection field, or NULL: then, the common case, there
- * is nothing to scan. There may be several Connection fields. */
+/* A field named by a Connection option is hop-by-hop too, whatever the
+ * length of its name. connection is the head's first Connection field, or
+ * NULL: then, the common case, there is nothing to scan. There may be
+ * several Connection fields; the parser bounds their options
+ * (HTTP_MAX_CONNECTION_OPTIONS), so this scan is bounded too. */
 static bool
 named_by_connection(const struct http_head *head, const struct http_header *connection,
                     struct sl_slice name)
 {
-    char lower[64];
-    if (connection == NULL || name.len >= sizeof(lower))
+    if (connection == NULL)
         return false;
-    for (size_t i = 0; i < name.len; i++) {
-        char c = name.p[i];
-        lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-    }
-    lower[name.len] = '\0';
     for (const struct http_header *h = connection; h < head->headers + head->nheaders; h++) {
-        if (sl_slice_eq_lower(h->name, "connection") && http_list_has_token(h->value, lower))
+        if (h->name.len == 10 && sl_slice_eq_lower(h->name, "connection") &&
+            http_list_has_name(h->value, name))
             return true;
     }
     return false;
@@ -147,10 +145,11 @@ http_headers_build_response(struct strbuf *out, const struct http_forward_respon
     status_line[9] = (char)('0' + head->status / 100 % 10);
     status_line[10] = (char)('0' + head->status / 10 % 10);
     status_line[11] = (char)('0' + head->status % 10);
-    strbuf_reserve(out, head->head_len + 128 + fr->extra.len);
+    strbuf_reserve(out, head->head_len + 192 + fr->extra.len);
     strbuf_append(out, status_line, sizeof(status_line) - 1);
     strbuf_append_slice(out, head->reason);
     strbuf_append(out, "\r\n", 2);
+    bool has_date = false;
     for (unsigned i = 0; i < head->nheaders; i++) {
         const struct http_header *h = &head->headers[i];
         if (switching && sl_slice_eq_lower(h->name, "upgrade")) {
@@ -160,7 +159,15 @@ http_headers_build_response(struct strbuf *out, const struct http_forward_respon
         if (in_list(h->name, response_dropped, SL_ARRAY_LEN(response_dropped)) ||
             named_by_connection(head, connection, h->name))
             continue;
+        has_date |= h->name.len == 4 && sl_slice_eq_lower(h->name, "date");
         append_field(out, h->name, h->value);
+    }
+    /* RFC 9110 §6.6.1: a recipient with a clock that forwards a response
+     * without a Date adds one, the time it was received (now). */
+    if (!has_date) {
+        char date[CLOCK_HTTP_DATE_LEN + 1];
+        clock_http_date(date);
+        append_field(out, SL_SLICE_LIT("Date"), (struct sl_slice){date, CLOCK_HTTP_DATE_LEN});
     }
     append_field(out, SL_SLICE_LIT("X-Request-Id"), fr->request_id);
     strbuf_append_slice(out, fr->extra);

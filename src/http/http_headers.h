@@ -2,7 +2,8 @@
  * http_headers.h - rewrites heads as they cross the gateway (SPEC section 4):
  * hop-by-hop fields removed (RFC 9110 §7.6.1), X-Forwarded-For,
  * X-Forwarded-Proto and X-Request-Id set, client copies of X-Sluice-* and
- * of set_headers dropped, set_headers added. Pure: no I/O.
+ * of set_headers dropped, set_headers added. Pure but for the clock read
+ * for a missing response Date: no I/O.
  */
 #ifndef SLUICE_HTTP_HEADERS_H
 #define SLUICE_HTTP_HEADERS_H
@@ -35,7 +36,8 @@ struct http_forward_response {
     bool client_http10_keepalive; /* an HTTP/1.0 client that asked for keep-alive */
 };
 
-/* Appends the head to send to the client. */
+/* Appends the head to send to the client; adds a Date (now) when the
+ * upstream sent none (RFC 9110 §6.6.1). */
 void http_headers_build_response(struct strbuf *out, const struct http_forward_response *fr);
 
 /* The origin-form of a request target (RFC 9112 §3.2.1): an absolute-form

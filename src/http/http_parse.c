@@ -165,6 +165,7 @@ struct head_facts {
     bool conn_close;
     bool conn_keep_alive;
     bool conn_upgrade;
+    unsigned conn_options; /* elements of every Connection field */
     bool has_upgrade;
 };
 
@@ -243,6 +244,12 @@ note_field(struct http_msg_parser *mp, struct head_facts *f, struct sl_slice nam
             f->conn_close |= http_list_has_token(v, "close");
             f->conn_keep_alive |= http_list_has_token(v, "keep-alive");
             f->conn_upgrade |= http_list_has_token(v, "upgrade");
+            size_t pos = 0;
+            struct sl_slice option;
+            while (list_next(v, &pos, &option)) {
+                if (++f->conn_options > HTTP_MAX_CONNECTION_OPTIONS)
+                    return fail(mp, 400, "too many Connection options");
+            }
         }
         break;
     case 14:
@@ -730,6 +737,40 @@ http_list_has_token(struct sl_slice value, const char *lower_token)
     struct sl_slice item;
     while (list_next(value, &pos, &item)) {
         if (sl_slice_eq_lower(item, lower_token))
+            return true;
+    }
+    return false;
+}
+
+static char
+ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+bool
+http_list_has_name(struct sl_slice value, struct sl_slice name)
+{
+    size_t pos = 0;
+    struct sl_slice item;
+    while (list_next(value, &pos, &item)) {
+        if (item.len != name.len)
+            continue;
+        size_t i = 0;
+        while (i < name.len && ascii_lower(item.p[i]) == ascii_lower(name.p[i]))
+            i++;
+        if (i == name.len)
+            return true;
+    }
+    return false;
+}
+
+bool
+http_method_idempotent(struct sl_slice m)
+{
+    static const char *const idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    for (size_t i = 0; i < SL_ARRAY_LEN(idempotent); i++) {
+        if (m.len == strlen(idempotent[i]) && memcmp(m.p, idempotent[i], m.len) == 0)
             return true;
     }
     return false;

@@ -21,6 +21,11 @@
 #include "sluice.h"
 
 #define HTTP_MAX_HEADERS 100
+/* Options named by a head's Connection fields, all together: each names a
+ * field to remove (RFC 9110 §7.6.1), and each field of the head is compared
+ * with each of them, so the count is bounded; a head naming more is
+ * refused (400), never forwarded with some left in. */
+#define HTTP_MAX_CONNECTION_OPTIONS 32
 
 enum http_parse_result { HTTP_PARSE_OK, HTTP_PARSE_INCOMPLETE, HTTP_PARSE_ERROR };
 
@@ -100,5 +105,11 @@ const struct http_header *http_head_find(const struct http_head *head, const cha
 
 /* True when the comma-separated list in value contains token (case-insensitive). */
 bool http_list_has_token(struct sl_slice value, const char *lower_token);
+/* True for the idempotent methods of RFC 9110 §9.2.2: GET, HEAD, OPTIONS,
+ * TRACE, PUT, DELETE (methods are case-sensitive). */
+bool http_method_idempotent(struct sl_slice method);
+
+/* The same for a name of any length and case. */
+bool http_list_has_name(struct sl_slice value, struct sl_slice name);
 
 #endif

@@ -4,6 +4,7 @@
 #include "http/http_reply.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "util/clock.h"
 #include "util/strbuf.h"
@@ -80,6 +81,26 @@ append_json_string(struct strbuf *out, const char *s)
     strbuf_append(out, "\"", 1);
 }
 
+/* True when one of the whole "Name: value\r\n" lines in lines is named
+ * lower_name (compared case-insensitively). */
+static bool
+has_field(struct sl_slice lines, const char *lower_name)
+{
+    size_t nlen = strlen(lower_name);
+    const char *p = lines.p, *end = lines.p + lines.len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)((eol != NULL ? eol : end) - p);
+        if (len > nlen && p[nlen] == ':' &&
+            sl_slice_eq_lower((struct sl_slice){p, nlen}, lower_name))
+            return true;
+        if (eol == NULL)
+            break;
+        p = eol + 1;
+    }
+    return false;
+}
+
 void
 http_reply_build(struct strbuf *out, const struct http_reply *r)
 {
@@ -109,6 +130,11 @@ http_reply_build(struct strbuf *out, const struct http_reply *r)
         strbuf_append(out, "\r\n", 2);
     }
     strbuf_append_slice(out, r->extra_headers);
+    /* Every 503 the gateway makes is a condition expected to pass (it is
+     * overloaded, or Redis is away): tell the client when to try again,
+     * unless the caller said when (a response carries one Retry-After). */
+    if (r->status == 503 && !has_field(r->extra_headers, "retry-after"))
+        strbuf_append_str(out, "Retry-After: 1\r\n");
     if (r->close)
         strbuf_append_str(out, "Connection: close\r\n");
     strbuf_append(out, "\r\n", 2);

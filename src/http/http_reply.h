@@ -17,7 +17,8 @@ struct http_reply {
     const char *message;           /* human text; NULL: none */
     const char *json_extra;        /* more members, each starting with ','; NULL: none */
     struct sl_slice request_id;    /* echoed as X-Request-Id when non-empty */
-    struct sl_slice extra_headers; /* whole "Name: value\r\n" lines */
+    struct sl_slice extra_headers; /* whole "Name: value\r\n" lines; a 503 without a
+                                      Retry-After among them gets "Retry-After: 1" */
     bool close;                    /* add Connection: close */
     bool head_only;                /* a HEAD request: no body bytes */
 };

@@ -228,6 +228,11 @@ conn_read(struct conn *c)
 {
     if (c->in == NULL)
         c->in = bufpool_acquire(c->worker->bufs);
+    else if (c->state == CONN_IDLE || c->state == CONN_HEAD)
+        /* A reload may have raised http.max_header_size since this buffer
+         * was made: a head up to the new limit must fit. Between requests
+         * nothing points into the buffer (heads are copied out). */
+        c->in = bufpool_fit(c->worker->bufs, c->in);
     return buf_read(c->in, c->fd);
 }
 
@@ -363,10 +368,8 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
     SL_ASSERT(req != NULL);
     if (req->request_id_len == 0)
         req_generate_id(req); /* refused before its head was whole: logged all the same */
-    /* Every 503 the gateway makes is a condition expected to pass (it is
-     * overloaded, or Redis is away): tell the client when to try again. */
-    if (status == 503)
-        strbuf_append_str(&req->response_extra, "Retry-After: 1\r\n");
+    /* Retry-After for a 503 is http_reply_build's to add, unless a stage
+     * put its own in response_extra. */
     struct http_reply r = {
         .status = status,
         .error = reply->error,

@@ -310,14 +310,16 @@ proxy_client_timeout(struct conn *c)
 }
 
 /* A stale pooled connection (closed by the upstream while idle) fails
- * before any response byte; a request without a body is safely retried
- * once on a fresh connection, as nginx does for idempotent requests. */
+ * before any response byte, but the upstream may have read and acted on
+ * the request all the same. Only an idempotent request (RFC 9110 §9.2.2)
+ * without a body is retried, once, on a fresh connection, as nginx does;
+ * a POST or PATCH is answered 502 instead of being sent twice. */
 static bool
 retry_on_fresh_connection(struct req *req)
 {
     struct upstream_conn *uc = req->up;
     if (!uc->reused || req->retried || req->head.body != HTTP_BODY_NONE ||
-        (uc->in != NULL && buf_len(uc->in) > 0))
+        !http_method_idempotent(req->head.method) || (uc->in != NULL && buf_len(uc->in) > 0))
         return false;
     req->retried = true;
     release_upstream(req, false);

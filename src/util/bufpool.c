@@ -1,5 +1,5 @@
 /*
- * bufpool.c - a free list of equally sized buffers.
+ * bufpool.c - a free list of equally sized buffers (see bufpool.h).
  */
 #include "util/bufpool.h"
 
@@ -27,17 +27,33 @@ bufpool_new(size_t buf_size, size_t max_free)
     return pool;
 }
 
-void
-bufpool_free(struct bufpool *pool)
+static void
+drop_free_list(struct bufpool *pool)
 {
-    if (pool == NULL)
-        return;
     while (pool->free_list != NULL) {
         struct buf *b = pool->free_list;
         pool->free_list = b->next_free_;
         free(b);
     }
+    pool->nfree = 0;
+}
+
+void
+bufpool_free(struct bufpool *pool)
+{
+    if (pool == NULL)
+        return;
+    drop_free_list(pool);
     free(pool);
+}
+
+void
+bufpool_set_size(struct bufpool *pool, size_t buf_size)
+{
+    if (buf_size == pool->buf_size)
+        return;
+    drop_free_list(pool);
+    pool->buf_size = buf_size;
 }
 
 struct buf *
@@ -61,13 +77,25 @@ bufpool_release(struct bufpool *pool, struct buf *b)
 {
     if (b == NULL)
         return;
-    if (pool->nfree >= pool->max_free) {
+    if (pool->nfree >= pool->max_free || b->cap != pool->buf_size) {
         free(b);
         return;
     }
     b->next_free_ = pool->free_list;
     pool->free_list = b;
     pool->nfree++;
+}
+
+struct buf *
+bufpool_fit(struct bufpool *pool, struct buf *b)
+{
+    if (b->cap >= pool->buf_size)
+        return b;
+    struct buf *nb = bufpool_acquire(pool);
+    nb->end = buf_len(b);
+    memcpy(nb->data, b->data + b->start, nb->end);
+    bufpool_release(pool, b);
+    return nb;
 }
 
 void

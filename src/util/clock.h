@@ -12,7 +12,8 @@ int64_t clock_wall_ms(void); /* CLOCK_REALTIME, milliseconds since the epoch */
 
 #define CLOCK_HTTP_DATE_LEN 29 /* "Sun, 06 Nov 1994 08:49:37 GMT" */
 /* Writes the current time as an HTTP date (RFC 9110 §5.6.7, IMF-fixdate)
- * into out (CLOCK_HTTP_DATE_LEN + 1 bytes, NUL-terminated). */
+ * into out (CLOCK_HTTP_DATE_LEN + 1 bytes, NUL-terminated). Formatted at
+ * most once a second per thread. */
 void clock_http_date(char *out);
 
 #endif

@@ -341,6 +341,13 @@ conn_process(struct conn *c)
         }
         if ((rc = conn_frame_body(c, &req, &total)) <= 0)
             return;
+        if (c->drop_next) {
+            /* What a gateway sees of a keep-alive connection the server
+             * closed while it sat idle: the request is written, then EOF. */
+            route_note_dropped();
+            c->dead = true;
+            return;
+        }
         route_dispatch(c, &req, c->in.p + req.head_len, total - req.head_len);
         conn_consume(c, total);
     }

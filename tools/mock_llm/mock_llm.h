@@ -31,7 +31,7 @@
 struct event;
 struct event_base;
 
-#define HTTP_MAX_HEAD 65536 /* larger request heads get 431 */
+#define HTTP_MAX_HEAD (1u << 20) /* larger request heads get 431 */
 #define HTTP_MAX_HEADERS 128
 #define HTTP_MAX_BODY (256u << 20) /* larger request bodies get 413 */
 
@@ -130,6 +130,7 @@ struct conn {
     bool rd_eof;              /* peer sent FIN */
     bool lingering;           /* FIN sent, draining input until the peer closes */
     bool tunnel;              /* after 101: echo every byte */
+    bool drop_next;           /* /arm-drop: close on the next request, unanswered */
     bool dead;                /* free at the end of the current callback */
     struct conn *prev, *next; /* all live conns, for the exit cleanup */
 };
@@ -153,6 +154,8 @@ void route_dispatch(struct conn *c, const struct http_req *req, const char *body
 /* True for a path answered on its head alone, its body left unread. */
 bool route_answers_early(const struct http_req *req);
 void route_job_tick(struct conn *c);
+/* A request that arrived on a conn armed by /arm-drop (counted by /stats). */
+void route_note_dropped(void);
 
 /* mock_util.c: buffers abort on OOM, so callers never check */
 void *xmalloc(size_t n);

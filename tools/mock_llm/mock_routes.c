@@ -547,12 +547,44 @@ h_smuggled(struct conn *c, const struct http_req *req, const char *body, size_t 
     reply_json(c, req, 200, b);
 }
 
+/*
+ * /arm-drop answers like /small and arms its connection: the next request
+ * on it is read whole, counted as dropped, and the connection closed
+ * without an answer, as a stale pooled connection looks to a gateway.
+ * /counted counts the requests that reach it. /stats shows both.
+ */
+static long g_dropped, g_counted;
+
+void
+route_note_dropped(void)
+{
+    g_dropped++;
+}
+
+static void
+h_arm_drop(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
+{
+    c->drop_next = true;
+    out_reply(c, req, 200, "text/plain", "armed\n", 6);
+}
+
+static void
+h_counted(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
+{
+    struct buf *b = scratch();
+
+    g_counted++;
+    buf_printf(b, 64, "{\"counted\":%ld}\n", g_counted);
+    reply_json(c, req, 200, b);
+}
+
 static void
 h_stats(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
 {
     struct buf *b = scratch();
 
-    buf_printf(b, 64, "{\"smuggled\":%ld}\n", g_smuggled);
+    buf_printf(b, 96, "{\"smuggled\":%ld,\"dropped\":%ld,\"counted\":%ld}\n", g_smuggled, g_dropped,
+               g_counted);
     reply_json(c, req, 200, b);
 }
 
@@ -577,6 +609,8 @@ static const struct route g_routes[] = {
     {"/early/", true, h_early},
     {"/smuggled", true, h_smuggled},
     {"/stats", false, h_stats},
+    {"/arm-drop", false, h_arm_drop},
+    {"/counted", false, h_counted},
 };
 
 /* Answers one complete request; body borrows the input buffer. */

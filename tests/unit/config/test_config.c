@@ -6,6 +6,7 @@
  * IPv4-mapped peers.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -441,6 +442,54 @@ test_all_errors_reported(void)
     free(errs);
 }
 
+/* ${VAR:-default}: the default when VAR is unset or empty (as sh). */
+static void
+test_env_default(void)
+{
+    static const struct {
+        const char *token, *want, *what;
+    } cases[] = {
+        {"${SLUICE_TEST_UNSET_VAR:-demo-token}", "demo-token", "unset: the default"},
+        {"${SLUICE_TEST_EMPTY_VAR:-demo-token}", "demo-token", "empty: the default"},
+        {"${SLUICE_TEST_SET_VAR:-demo-token}", "from-env", "set: its value"},
+        {"a${SLUICE_TEST_UNSET_VAR:-b}c${SLUICE_TEST_SET_VAR}", "abcfrom-env",
+         "inside a value, next to another"},
+        {"${SLUICE_TEST_UNSET_VAR:-with spaces, and: colons}", "with spaces, and: colons",
+         "a default with spaces and colons"},
+    };
+    unsetenv("SLUICE_TEST_UNSET_VAR");
+    setenv("SLUICE_TEST_EMPTY_VAR", "", 1);
+    setenv("SLUICE_TEST_SET_VAR", "from-env", 1);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char yaml[512], *errs = NULL;
+        snprintf(yaml, sizeof(yaml),
+                 HEAD "admin:\n  listen: 127.0.0.1:8081\n  token: \"%s\"\n"
+                      "routes: [ { upstream: llm } ]\n",
+                 cases[i].token);
+        struct config *cfg = load_text(yaml, &errs, NULL);
+        ok(cfg != NULL, "${VAR:-default}, %s: loads", cases[i].what);
+        if (cfg == NULL)
+            printf("#   got: %s", errs);
+        else
+            is_str(cfg->admin_token, cases[i].want, "${VAR:-default}, %s", cases[i].what);
+        config_unref(cfg);
+        free(errs);
+    }
+    char *errs = NULL;
+    struct config *cfg = load_text(HEAD "admin:\n  listen: 127.0.0.1:8081\n"
+                                        "  token: \"${SLUICE TEST:-x}\"\n"
+                                        "routes: [ { upstream: llm } ]\n",
+                                   &errs, NULL);
+    ok(cfg == NULL && strstr(errs, "bad environment variable name '${SLUICE TEST}'") != NULL,
+       "${VAR:-default}: a bad name is still an error");
+    if (errs != NULL && cfg != NULL)
+        printf("#   got: %s", errs);
+    config_unref(cfg);
+    free(errs);
+    unsetenv("SLUICE_TEST_EMPTY_VAR");
+    unsetenv("SLUICE_TEST_SET_VAR");
+}
+
 static void
 test_missing_file(void)
 {
@@ -521,6 +570,7 @@ main(void)
     test_defaults();
     test_errors();
     test_all_errors_reported();
+    test_env_default();
     test_missing_file();
     test_trusted_proxies();
     return tap_done();

@@ -3,12 +3,14 @@
  * X-Forwarded-For by the trusted-proxy rule, X-Sluice-* and set_headers
  * replaced, request ids validated.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "http/http_headers.h"
 #include "http/http_parse.h"
 #include "tap.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 
 static struct http_head head;
@@ -130,6 +132,70 @@ test_response_head(void)
     strbuf_deinit(&out);
 }
 
+static unsigned
+count(const struct strbuf *sb, const char *s)
+{
+    unsigned n = 0;
+    for (const char *p = sb->p;
+         (p = memmem(p, sb->len - (size_t)(p - sb->p), s, strlen(s))) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* RFC 9110 §6.6.1: a forwarded response without a Date gets one. */
+static void
+test_response_date(void)
+{
+    parse("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", HTTP_MSG_RESPONSE);
+    struct http_forward_response fr = {.head = &head, .request_id = SL_SLICE_LIT("rid")};
+    struct strbuf out = {0};
+    http_headers_build_response(&out, &fr);
+    strbuf_append(&out, "", 1);
+    char want[CLOCK_HTTP_DATE_LEN + 1];
+    clock_http_date(want);
+    const char *d = memmem(out.p, out.len, "\r\nDate: ", 8);
+    ok(count(&out, "Date: ") == 1 && d != NULL && strlen(d) > 8 + CLOCK_HTTP_DATE_LEN &&
+           memcmp(d + 8 + CLOCK_HTTP_DATE_LEN, "\r\n", 2) == 0 &&
+           memcmp(d + 8 + 25, " GMT", 4) == 0 && memcmp(d + 8, want, 5) == 0,
+       "no upstream Date: one Date added, an IMF-fixdate of now");
+    strbuf_deinit(&out);
+
+    parse("HTTP/1.1 200 OK\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 0\r\n\r\n",
+          HTTP_MSG_RESPONSE);
+    out = (struct strbuf){0};
+    http_headers_build_response(&out, &fr);
+    strbuf_append(&out, "", 1);
+    ok(count(&out, "ate: ") == 1 && has(&out, "date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"),
+       "the upstream's Date is kept, none added");
+    strbuf_deinit(&out);
+}
+
+/* RFC 9110 §7.6.1: every name listed in Connection, of any length. */
+static void
+test_long_connection_names_removed(void)
+{
+    const char *name =
+        "X-A-Field-Name-Longer-Than-Sixty-Four-Bytes-Is-Still-Hop-By-Hop-Here-And-There";
+    char raw[512];
+    snprintf(raw, sizeof(raw),
+             "HTTP/1.1 200 OK\r\nConnection: %s\r\n%s: drop\r\nContent-Length: 0\r\n\r\n", name,
+             name);
+    parse(raw, HTTP_MSG_RESPONSE);
+    struct http_forward_response fr = {.head = &head, .request_id = SL_SLICE_LIT("rid")};
+    struct strbuf out = {0};
+    http_headers_build_response(&out, &fr);
+    strbuf_append(&out, "", 1);
+    ok(strlen(name) > 64 && !has(&out, name) && !has(&out, "drop"),
+       "response: a %zu-byte name listed in Connection is removed", strlen(name));
+    strbuf_deinit(&out);
+
+    snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: x\r\nConnection: %s\r\n%s: drop\r\n\r\n",
+             name, name);
+    out = forward(raw, false, "r");
+    ok(!has(&out, name) && !has(&out, "drop"), "request: the long Connection-named field removed");
+    strbuf_deinit(&out);
+}
+
 static void
 test_request_id_validation(void)
 {
@@ -150,6 +216,8 @@ main(void)
     test_identity_headers_and_set_headers();
     test_upgrade_kept();
     test_response_head();
+    test_long_connection_names_removed();
+    test_response_date();
     test_request_id_validation();
     return tap_done();
 }
