@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh - sluice side by side with nginx and HAProxy, in one command.
 #
-#   bash bench/run.sh                 # full run (~5 minutes)
+#   bash bench/run.sh                 # full run (~10 minutes)
 #   DURATION=3 bash bench/run.sh      # quick run
+#   TARGETS="nginx_lua_session sluice sluice_auth" bash bench/run.sh
 #
 # See bench/README.md for what is measured and how to read the ratios.
 # Everything listens on 127.0.0.1 only; every process started here is
@@ -19,12 +20,17 @@ REPEAT=${REPEAT:-1}               # passes over the whole matrix; medians report
 THREADS=${THREADS:-2}             # wrk threads (one per core on the reference box)
 CONNS=${CONNS:-50 200}
 SIZES=${SIZES:-small 16k}
-TARGETS=${TARGETS:-direct nginx haproxy sluice}
+ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_forged"
+TARGETS=${TARGETS:-$ALL_TARGETS}
 TTFE_REPS=${TTFE_REPS:-20}
 IDLE_N=${IDLE_N:-10000}
 IDLE_HOLD=${IDLE_HOLD:-5}
 KEEPALIVE=${KEEPALIVE:-64}        # idle upstream connections each proxy may keep
 SYSCALLS=${SYSCALLS:-auto}        # auto: count syscalls/request if perf works; 0: skip
+SESSION_TTL_MS=${SESSION_TTL_MS:-3600000}  # session idle TTL, peers and sluice alike (1h)
+ZSET_WINDOW_MS=${ZSET_WINDOW_MS:-60000}    # the Lua peer's sliding-log window (sluice's per_minute)
+ZSET_LIMIT=${ZSET_LIMIT:-100000000}        # never reached: nothing is refused
+REDIS_POOL=${REDIS_POOL:-1024}    # Lua peers' Redis keep-alive pool per worker (never reconnects)
 # Optional CPU pinning, e.g. WRK_CPUS=0 SERVER_CPUS=1 (see README: off by default).
 WRK_CPUS=${WRK_CPUS:-}
 SERVER_CPUS=${SERVER_CPUS:-}
@@ -35,19 +41,35 @@ die() { log "error: $*"; exit 1; }
 
 # --- prerequisites -----------------------------------------------------------
 
+LUA_MOD_DIR=/usr/lib/nginx/modules        # Debian's libnginx-mod-http-{ndk,lua}
+wants() { [[ " $TARGETS " == *" $1"* ]]; } # wants nginx_lua: any nginx_lua_* target
+uses_redis() { [[ $1 == nginx_lua_* || $1 == sluice_auth || $1 == sluice_limits || $1 == sluice_forged ]]; }
+NEED_REDIS=0; for t in $TARGETS; do uses_redis "$t" && NEED_REDIS=1; done
+
+# command or file -> Debian package
 need_install=()
-for t in wrk nginx haproxy curl cc; do
+for t in wrk nginx haproxy curl cc pkg-config; do
     command -v "$t" >/dev/null || need_install+=("$t")
 done
+if wants nginx_lua && [[ ! -f $LUA_MOD_DIR/ngx_http_lua_module.so ]]; then need_install+=(lua-mod); fi
+if ((NEED_REDIS)); then
+    command -v redis-server >/dev/null || need_install+=(redis-server)
+    command -v redis-cli >/dev/null || need_install+=(redis-tools)
+fi
+if wants sluice_forged && ! pkg-config --exists libsodium 2>/dev/null; then need_install+=(libsodium-dev); fi
 if ((${#need_install[@]})); then
     log "installing: ${need_install[*]}"
     pkgs=(); for t in "${need_install[@]}"; do
-        [[ $t == cc ]] && pkgs+=(build-essential) || pkgs+=("$t")
+        case $t in
+            cc) pkgs+=(build-essential) ;;
+            lua-mod) pkgs+=(libnginx-mod-http-lua libnginx-mod-http-ndk) ;;
+            *) pkgs+=("$t") ;;
+        esac
     done
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}"
     # Debian starts the packaged services on install; they are not used here
-    # and would only add noise (and hold port 80).
-    for s in nginx haproxy; do
+    # and would only add noise (and hold ports 80 and 6379).
+    for s in nginx haproxy redis-server; do
         systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true
     done
 fi
@@ -63,7 +85,7 @@ fi
 [[ -x $MOCK ]] || die "mock upstream $MOCK not found"
 if [[ ! -x $SLUICE ]]; then
     log "warning: $SLUICE not found; sluice will be skipped"
-    TARGETS=${TARGETS//sluice/}
+    TARGETS=$(tr ' ' '\n' <<<"$TARGETS" | { grep -v '^sluice' || true; } | tr '\n' ' ')
 fi
 
 # 10k idle connections need >10k descriptors in the client and in the proxy.
@@ -148,16 +170,46 @@ log "mock upstream on 127.0.0.1:$UPORT (pid $MOCK_PID)"
 
 declare -A PORT PID MEASURE_PID
 PORT[direct]=$UPORT; PID[direct]=$MOCK_PID; MEASURE_PID[direct]=$MOCK_PID
+declare -A AUTH=() EXPECT=()   # per target: Authorization header wrk sends; expected status
+
+# --- Redis ------------------------------------------------------------------
+
+# One redis-server for every target that needs one (the Lua peers and
+# sluice's auth targets share it), no persistence. Its CPU and INFO
+# commandstats are read around every measured run, for every target (the
+# ones that do not use it show its idle cost: ~0).
+REDIS_PID=""; REDIS_PORT=""
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+if ((NEED_REDIS)); then
+    REDIS_PORT=$(free_port)
+    "${SRV[@]}" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+        --daemonize no --protected-mode no --logfile "$TMP/redis.log" >"$TMP/redis.out" 2>&1 &
+    REDIS_PID=$!; pids+=("$REDIS_PID")
+    wait_port "$REDIS_PORT" "$REDIS_PID" redis-server || { cat "$TMP/redis.out" "$TMP/redis.log" >&2; die "redis-server did not start"; }
+    log "redis-server $(redis-server --version | awk '{print $3}' | tr -d v=) on 127.0.0.1:$REDIS_PORT (pid $REDIS_PID)"
+    # The Lua peers' session: the token is the opaque string "bench:peer-session".
+    rcli HSET 'bench:{u:bench}:s:peer-session' user bench plan bench >/dev/null
+    rcli PEXPIRE 'bench:{u:bench}:s:peer-session' "$SESSION_TTL_MS" >/dev/null
+fi
+# "cmd calls" per line, from INFO commandstats (INFO itself left out: it is ours).
+redis_cmdstats() {
+    [[ -n $REDIS_PORT ]] || return 0
+    rcli INFO commandstats | tr -d '\r' |
+        sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),.*/\1 \2/p' | grep -v '^info ' || true
+}
 
 # --- nginx ------------------------------------------------------------------
 
 # master_process on as in production; we measure the single worker, which
 # does all the work (the master only sleeps).
-start_nginx() {
-    local d=$TMP/nginx p; p=$(free_port); mkdir -p "$d/logs"
-    local user=""; ((EUID == 0)) && user="user root;"
+# nginx_conf NAME PORT MAIN_EXTRA HTTP_EXTRA LOCATION_EXTRA: the same config
+# for the plain nginx target and the Lua peers, which only add the
+# lua module, their Lua set-up and an access_by_lua_block per location.
+nginx_conf() {
+    local d=$TMP/$1 user=""; ((EUID == 0)) && user="user root;"
     cat >"$d/nginx.conf" <<EOF
 $user
+$3
 worker_processes 1;
 daemon off;
 master_process on;
@@ -171,19 +223,22 @@ http {
     # on both sides; HAProxy does not. Raised so that all proxies keep their
     # connections for the whole run and we compare forwarding, not policy.
     keepalive_requests 1000000;
+$4
     upstream u {
         server 127.0.0.1:$UPORT;
         keepalive $KEEPALIVE;
         keepalive_requests 1000000;
     }
     server {
-        listen 127.0.0.1:$p;
+        listen 127.0.0.1:$2;
         location / {
+$5
             proxy_pass http://u;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
         }
         location /sse {
+$5
             proxy_pass http://u;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -192,12 +247,54 @@ http {
     }
 }
 EOF
-    "${SRV[@]}" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" 2>"$d/start.log" &
-    PID[nginx]=$!; pids+=("${PID[nginx]}"); PORT[nginx]=$p
-    wait_port "$p" "${PID[nginx]}" nginx || { cat "$d/start.log" "$d/error.log" >&2; return 1; }
-    MEASURE_PID[nginx]=$(pgrep -P "${PID[nginx]}" | head -1)
-    [[ -n ${MEASURE_PID[nginx]} ]] || { log "no nginx worker"; return 1; }
 }
+
+run_nginx() { # NAME PORT
+    local d=$TMP/$1
+    "${SRV[@]}" nginx -p "$d/" -c "$d/nginx.conf" -e "$d/error.log" 2>"$d/start.log" &
+    PID[$1]=$!; pids+=("${PID[$1]}"); PORT[$1]=$2
+    wait_port "$2" "${PID[$1]}" "$1" || { cat "$d/start.log" "$d/error.log" >&2; return 1; }
+    MEASURE_PID[$1]=$(pgrep -P "${PID[$1]}" | head -1)
+    [[ -n ${MEASURE_PID[$1]} ]] || { log "no $1 worker"; return 1; }
+}
+
+start_nginx() {
+    local p; p=$(free_port); mkdir -p "$TMP/nginx/logs"
+    nginx_conf nginx "$p" "" "" ""
+    run_nginx nginx "$p"
+}
+
+# --- OpenResty-style peers: nginx + Debian's lua module ---------------------
+
+# bench/openresty/gateway.lua in access_by_lua_block: the token is taken as
+# an opaque "user:session" string (no signature check: cheaper than sluice's
+# PASETO verification), then ONE EVALSHA (bench/openresty/redis/SCRIPT.lua,
+# SCRIPT LOAD at worker start, NOSCRIPT fallback) over a keep-alive pool of
+# ngx.socket.tcp connections (bench/openresty/resp.lua), then proxy_pass as
+# the plain nginx target. The client's Authorization is not forwarded
+# (sluice does not forward it either).
+start_nginx_lua() { # NAME SCRIPT
+    local p; p=$(free_port); mkdir -p "$TMP/$1/logs"
+    local lua_dir; lua_dir=$(pwd)/bench/openresty
+    nginx_conf "$1" "$p" \
+"load_module $LUA_MOD_DIR/ndk_http_module.so;
+load_module $LUA_MOD_DIR/ngx_http_lua_module.so;" \
+"    lua_package_path \"$lua_dir/?.lua;;\";
+    init_by_lua_block {
+        require(\"gateway\").configure {
+            script = \"$2\", dir = \"$lua_dir\",
+            redis_host = \"127.0.0.1\", redis_port = $REDIS_PORT, pool_size = $REDIS_POOL,
+            session_ttl_ms = $SESSION_TTL_MS, window_ms = $ZSET_WINDOW_MS, limit = $ZSET_LIMIT,
+        }
+    }
+    init_worker_by_lua_block { require(\"gateway\").init_worker() }" \
+"            access_by_lua_block { require(\"gateway\").access() }
+            proxy_set_header Authorization \"\";"
+    run_nginx "$1" "$p" || return 1
+    AUTH[$1]="Bearer bench:peer-session"
+}
+start_nginx_lua_session() { start_nginx_lua nginx_lua_session session; }
+start_nginx_lua_zset() { start_nginx_lua nginx_lua_zset zset; }
 
 # --- HAProxy ----------------------------------------------------------------
 
@@ -230,6 +327,16 @@ EOF
 
 # --- sluice -----------------------------------------------------------------
 
+run_sluice() { # NAME: $TMP/NAME/sluice.yaml written, port in $2
+    local d=$TMP/$1
+    if ! "$SLUICE" -t -c "$d/sluice.yaml" >"$d/check.log" 2>&1; then
+        log "$1: sluice refused the configuration:"; cat "$d/check.log" >&2; return 1
+    fi
+    "${SRV[@]}" "$SLUICE" -c "$d/sluice.yaml" >"$d/out.log" 2>&1 &
+    PID[$1]=$!; pids+=("${PID[$1]}"); PORT[$1]=$2; MEASURE_PID[$1]=${PID[$1]}
+    wait_port "$2" "${PID[$1]}" "$1" || { tail -20 "$d/out.log" >&2; return 1; }
+}
+
 start_sluice() {
     local d=$TMP/sluice p; p=$(free_port); mkdir -p "$d"
     cat >"$d/sluice.yaml" <<EOF
@@ -241,25 +348,104 @@ upstreams:
 routes:
   - { name: all, match: { path_prefix: / }, upstream: u, auth: none }
 EOF
-    if ! "$SLUICE" -t -c "$d/sluice.yaml" >"$d/check.log" 2>&1; then
-        log "sluice refused the configuration:"; cat "$d/check.log" >&2; return 1
-    fi
-    "${SRV[@]}" "$SLUICE" -c "$d/sluice.yaml" >"$d/out.log" 2>&1 &
-    PID[sluice]=$!; pids+=("${PID[sluice]}"); PORT[sluice]=$p; MEASURE_PID[sluice]=${PID[sluice]}
-    wait_port "$p" "${PID[sluice]}" sluice || { tail -20 "$d/out.log" >&2; return 1; }
+    run_sluice sluice "$p"
 }
 
-# Start each proxy and check it really forwards; a target that does not is
-# dropped from the run (and reported) rather than aborting the whole bench.
+# The sluice targets with sessions (SPEC sections 3, 5, 6, 8): one signing
+# key from `sluice keygen` for all of them, an admin listener, the shared
+# Redis; the session comes from the admin API, as a client would get it.
+SL_SECRET=""; SL_KID=""; ADMIN_TOKEN=""
+sluice_keys() {
+    [[ -n $SL_SECRET ]] && return 0
+    local k; k=$("$SLUICE" keygen) || { log "sluice keygen failed"; return 1; }
+    SL_SECRET=$(awk '$1 == "secret:" {print $2}' <<<"$k")
+    SL_KID=$(awk '$1 == "pid:" {print $2}' <<<"$k")
+    ADMIN_TOKEN=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    [[ $SL_SECRET == k4.secret.* && $SL_KID == k4.pid.* ]] || { log "unexpected keygen output: $k"; return 1; }
+}
+
+# start_sluice_session NAME ROUTE_EXTRA PLANS_BLOCK; returns 2 (skip) when
+# the admin API cannot create a session (sessions not built yet).
+start_sluice_session() {
+    local name=$1 d=$TMP/$1 p ap; p=$(free_port); ap=$(free_port); mkdir -p "$d"
+    sluice_keys || return 1
+    cat >"$d/sluice.yaml" <<EOF
+listen: 127.0.0.1:$p
+workers: 1
+log: { access: "off" }
+admin: { listen: 127.0.0.1:$ap, token: "$ADMIN_TOKEN" }
+redis: { url: "redis://127.0.0.1:$REDIS_PORT/0", prefix: "sluice:" }
+tokens:
+  format: paseto-v4-public
+  keys: [ { secret: "$SL_SECRET" } ]
+  session_ttl: $((SESSION_TTL_MS / 1000))s
+  sliding: true
+upstreams:
+  u: { servers: [127.0.0.1:$UPORT], keepalive: $KEEPALIVE }
+$3
+routes:
+  - { name: all, match: { path_prefix: / }, upstream: u, auth: required$2 }
+EOF
+    run_sluice "$name" "$p" || return 1
+    wait_port "$ap" "${PID[$name]}" "$name admin" || return 1
+    local code body tok
+    code=$(curl -sS --max-time 5 -o "$d/session.json" -w '%{http_code}' -X POST \
+        -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+        --data '{"user":"bench","ttl":3600}' "http://127.0.0.1:$ap/v1/sessions" 2>"$d/session.err") || true
+    body=$(tr -d '\n' <"$d/session.json" 2>/dev/null; cat "$d/session.err")
+    tok=$(sed -n 's/.*"token"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$d/session.json" 2>/dev/null | head -1)
+    if [[ $code != 201 || $tok != v4.* ]]; then
+        SKIPPED+=("$name: skipped: POST /v1/sessions on sluice's admin API answered ${code:-nothing} (${body:0:160}), not 201 with a token; sessions are not in this build yet?")
+        log "${SKIPPED[-1]}"
+        kill -TERM "${PID[$name]}" 2>/dev/null; wait "${PID[$name]}" 2>/dev/null || true
+        return 2
+    fi
+    AUTH[$name]="Bearer $tok"
+}
+start_sluice_auth() { start_sluice_session sluice_auth "" ""; }
+start_sluice_limits() {
+    start_sluice_session sluice_limits ", plan: bench" "plans:
+  bench:
+    limits:
+      - { name: per_minute, requests: 100000000, window: 1m }
+      - { name: per_hour, requests: 1000000000, window: 1h }
+      - { name: in_flight, concurrent: 1000 }"
+}
+# A well-formed v4.public token naming sluice's key id, signed by another
+# key: must be 401 invalid_token without any Redis command. Gated on the
+# admin API like the others, so that today's stub (which refuses every
+# token unverified) is not measured as if it were the real thing.
+start_sluice_forged() {
+    local rc=0; start_sluice_session sluice_forged "" "" || rc=$?
+    ((rc == 0)) || return $rc
+    # shellcheck disable=SC2046 # pkg-config prints several words on purpose
+    cc -O2 -Wall -o "$TMP/forge_token" bench/forge_token.c $(pkg-config --cflags --libs libsodium) || return 1
+    AUTH[sluice_forged]="Bearer $("$TMP/forge_token" "$SL_KID" bench)"
+    EXPECT[sluice_forged]=401
+}
+
+# Start each proxy and check it really forwards (or, for sluice_forged,
+# refuses); a target that does not is dropped from the run (and reported)
+# rather than aborting the whole bench.
 PROBLEMS=()
+SKIPPED=()
+HARD_ERRORS=0   # wrong answers: make the run exit 1 (after the report)
 active=()
 for t in $TARGETS; do
     if [[ $t != direct ]]; then
-        if ! "start_$t"; then PROBLEMS+=("$t: failed to start"); continue; fi
+        declare -F "start_$t" >/dev/null || { PROBLEMS+=("$t: no such target"); continue; }
+        rc=0; "start_$t" || rc=$?
+        ((rc == 2)) && continue
+        if ((rc)); then PROBLEMS+=("$t: failed to start"); HARD_ERRORS=$((HARD_ERRORS + 1)); continue; fi
     fi
+    hdr=(); [[ -n ${AUTH[$t]:-} ]] && hdr=(-H "Authorization: ${AUTH[$t]}")
+    want=${EXPECT[$t]:-200}
     for path in /small /bytes/16384; do
-        if ! body=$(curl -fsS --max-time 5 "http://127.0.0.1:${PORT[$t]}$path" 2>&1); then
-            PROBLEMS+=("$t: GET $path failed: ${body:0:200}")
+        code=$(curl -sS --max-time 5 -o "$TMP/probe.body" -w '%{http_code}' "${hdr[@]}" \
+            "http://127.0.0.1:${PORT[$t]}$path" 2>"$TMP/probe.err") || true
+        if [[ $code != "$want" ]]; then
+            PROBLEMS+=("$t: GET $path answered ${code:-nothing}, expected $want: $(head -c 200 "$TMP/probe.body" "$TMP/probe.err" 2>/dev/null | tr '\n' ' ')")
+            HARD_ERRORS=$((HARD_ERRORS + 1))
             continue 2
         fi
     done
@@ -271,10 +457,13 @@ TARGETS=${active[*]}
 
 alive() { kill -0 "${PID[$1]}" 2>/dev/null; }
 dead_report() { # a proxy died mid-run: keep its last words
-    local f=$TMP/$1/out.log; [[ $1 == nginx ]] && f=$TMP/nginx/error.log
+    local f=$TMP/$1/out.log; [[ $1 == nginx* ]] && f=$TMP/$1/error.log
     PROBLEMS+=("$1: process died during the run; last output: $(tail -5 "$f" 2>/dev/null | tr '\n' ' ')")
-    TARGETS=${TARGETS//$1/}
+    local t rest=""; for t in $TARGETS; do [[ $t == "$1" ]] || rest+="$t "; done
+    TARGETS=${rest% }
 }
+# wrk's arguments for the target's Authorization header, if it has one.
+auth_args() { if [[ -n ${AUTH[$1]:-} ]]; then printf '%s\n' -H "Authorization: ${AUTH[$1]}"; fi; }
 
 path_of() { case $1 in small) echo /small ;; 16k) echo /bytes/16384 ;; *) die "size $1" ;; esac; }
 
@@ -288,8 +477,9 @@ to_ms() {
 
 # --- throughput / latency / CPU ---------------------------------------------
 
-RAW=$TMP/raw.tsv   # rep target size conns rps p50 p99 cpu_us up_cpu_us errors
-: >"$RAW"
+RAW=$TMP/raw.tsv   # rep target size conns rps p50 p99 cpu_us up_cpu_us errors redis_cpu_us redis_cmds
+RAWCMD=$TMP/rawcmd.tsv   # rep target size conns command calls_per_request
+: >"$RAW"; : >"$RAWCMD"
 # Sizes and connection counts outside, targets inside: slow drift of the
 # machine (thermal, noisy neighbours) then lands on every target alike.
 for rep in $(seq "$REPEAT"); do
@@ -298,30 +488,58 @@ for rep in $(seq "$REPEAT"); do
       for t in $TARGETS; do
         alive "$t" || { dead_report "$t"; continue; }
         url="http://127.0.0.1:${PORT[$t]}$(path_of "$size")"
-        timeout $((WARMUP + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
+        mapfile -t hdr < <(auth_args "$t")
+        timeout $((WARMUP + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${WARMUP}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
         mp=${MEASURE_PID[$t]}
-        c0=$(cpu_ticks "$mp"); u0=$(cpu_ticks "$MOCK_PID")
-        out=$(timeout $((DURATION + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${DURATION}s" --latency "$url" 2>&1) || true
-        c1=$(cpu_ticks "$mp"); u1=$(cpu_ticks "$MOCK_PID")
+        redis_cmdstats >"$TMP/cmd0"
+        c0=$(cpu_ticks "$mp"); u0=$(cpu_ticks "$MOCK_PID"); r0=0; [[ -n $REDIS_PID ]] && r0=$(cpu_ticks "$REDIS_PID")
+        out=$(timeout $((DURATION + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${DURATION}s" --latency "${hdr[@]}" "$url" 2>&1) || true
+        c1=$(cpu_ticks "$mp"); u1=$(cpu_ticks "$MOCK_PID"); r1=0; [[ -n $REDIS_PID ]] && r1=$(cpu_ticks "$REDIS_PID")
+        redis_cmdstats >"$TMP/cmd1"
         alive "$t" || { dead_report "$t"; continue; }
         rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
         reqs=$(awk '/requests in/ {print $1}' <<<"$out")
         p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
         p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-        errs=$(awk '/Socket errors/ {gsub(/,/, ""); s += $4 + $6 + $8 + $10}
-                    /Non-2xx/ {s += $NF} END {print s + 0}' <<<"$out")
+        sockerr=$(awk '/Socket errors/ {gsub(/,/, ""); s += $4 + $6 + $8 + $10} END {print s + 0}' <<<"$out")
+        non2xx=$(awk '/Non-2xx/ {s += $NF} END {print s + 0}' <<<"$out")
         if [[ -z $rps || -z $reqs || $reqs == 0 ]]; then
             PROBLEMS+=("$t $size c=$c: wrk produced no result: $(tr '\n' ' ' <<<"${out:0:300}")")
+            HARD_ERRORS=$((HARD_ERRORS + 1))
             continue
         fi
-        read -r cpu up <<<"$(awk -v a="$c0" -v b="$c1" -v ua="$u0" -v ub="$u1" -v r="$reqs" -v hz="$CLK_TCK" \
-            'BEGIN { printf "%.2f %.2f", (b - a) / hz * 1e6 / r, (ub - ua) / hz * 1e6 / r }')"
+        # Errors: socket errors, plus answers that are not what the target
+        # must answer (2xx; for sluice_forged every answer must be a refusal,
+        # checked as 401 by the probe before the run).
+        if [[ ${EXPECT[$t]:-200} == 200 ]]; then errs=$((sockerr + non2xx)); else errs=$((sockerr + reqs - non2xx)); fi
+        read -r cpu up rcpu <<<"$(awk -v a="$c0" -v b="$c1" -v ua="$u0" -v ub="$u1" -v ra="$r0" -v rb="$r1" -v r="$reqs" -v hz="$CLK_TCK" \
+            'BEGIN { printf "%.2f %.2f %.3f", (b - a) / hz * 1e6 / r, (ub - ua) / hz * 1e6 / r, (rb - ra) / hz * 1e6 / r }')"
         [[ $t == direct ]] && cpu=nan      # no proxy; the upstream's share is in "up"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-            "$rep" "$t" "$size" "$c" "$rps" "$p50" "$p99" "$cpu" "$up" "$errs" >>"$RAW"
-        log "$(printf 'rep %s %-7s %-5s c=%-3s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6s us/req  errors %s' \
-            "$rep" "$t" "$size" "$c" "$rps" "$p50" "$p99" "$cpu" "$errs")"
-        ((errs == 0)) || PROBLEMS+=("$t $size c=$c: $errs wrk errors (socket errors or non-2xx)")
+        rcmds=nan
+        if [[ -n $REDIS_PID ]]; then
+            awk -v rep="$rep" -v t="$t" -v s="$size" -v c="$c" -v r="$reqs" '
+                NR == FNR { before[$1] = $2; next }
+                { d = $2 - before[$1]; if (d > 0) printf "%s\t%s\t%s\t%s\t%s\t%.5f\n", rep, t, s, c, $1, d / r }
+            ' "$TMP/cmd0" "$TMP/cmd1" >>"$RAWCMD"
+            rcmds=$(awk -F'\t' -v rep="$rep" -v t="$t" -v s="$size" -v c="$c" \
+                '$1 == rep && $2 == t && $3 == s && $4 == c { x += $6 } END { printf "%.5f", x + 0 }' "$RAWCMD")
+        else
+            rcpu=nan
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+            "$rep" "$t" "$size" "$c" "$rps" "$p50" "$p99" "$cpu" "$up" "$errs" "$rcpu" "$rcmds" >>"$RAW"
+        log "$(printf 'rep %s %-17s %-5s c=%-3s %8.0f req/s  p99 %7.3f ms  cpu %6s us/req  redis %6s us/req %7s cmds/req  errors %s' \
+            "$rep" "$t" "$size" "$c" "$rps" "$p99" "$cpu" "$rcpu" "$rcmds" "$errs")"
+        if ((errs != 0)); then
+            PROBLEMS+=("$t $size c=$c: $errs wrk errors ($sockerr socket errors, $non2xx non-2xx of $reqs; expected status ${EXPECT[$t]:-200})")
+            HARD_ERRORS=$((HARD_ERRORS + 1))
+        fi
+        # A forged token must cost no Redis command: anything above the
+        # gateway's background traffic (health PINGs: ~1e-5 per request) fails.
+        if [[ $t == sluice_forged ]] && awk -v x="$rcmds" 'BEGIN { exit !(x > 0.001) }'; then
+            PROBLEMS+=("$t $size c=$c: $rcmds Redis commands per forged request (must be 0)")
+            HARD_ERRORS=$((HARD_ERRORS + 1))
+        fi
       done
     done
   done
@@ -337,11 +555,12 @@ if [[ $SYSCALLS != 0 ]] && perf stat -e raw_syscalls:sys_enter -- true >/dev/nul
     for t in $TARGETS; do
         alive "$t" || continue
         url="http://127.0.0.1:${PORT[$t]}/small"
+        mapfile -t hdr < <(auth_args "$t")
         perf stat -x, -e raw_syscalls:sys_enter -p "${MEASURE_PID[$t]}" -o "$TMP/perf.$t" \
             -- sleep $((sdur + 1)) 2>/dev/null &
         ppid=$!
         sleep 0.5
-        out=$(timeout $((sdur + 30)) "${WRK[@]}" -t"$THREADS" -c50 -d"${sdur}s" "$url" 2>&1) || true
+        out=$(timeout $((sdur + 30)) "${WRK[@]}" -t"$THREADS" -c50 -d"${sdur}s" "${hdr[@]}" "$url" 2>&1) || true
         wait "$ppid" || true
         reqs=$(awk '/requests in/ {print $1}' <<<"$out")
         calls=$(awk -F, '/raw_syscalls/ {print $1}' "$TMP/perf.$t" 2>/dev/null)
@@ -358,9 +577,12 @@ fi
 cc -O2 -Wall -o "$TMP/sse_ttfe" bench/sse_ttfe.c
 cc -O2 -Wall -o "$TMP/idle_conns" bench/idle_conns.c
 
+# SSE and idle memory are measured on the targets without a token only
+# (sse_ttfe and idle_conns send none; the auth targets would answer 401).
 declare -A TTFE
 sse_path="/sse?events=3&interval_ms=1000"
 for t in $TARGETS; do
+    [[ -n ${AUTH[$t]:-} ]] && continue
     alive "$t" || { dead_report "$t"; continue; }
     out=$(timeout $((TTFE_REPS * 6 + 30)) "$TMP/sse_ttfe" 127.0.0.1 "${PORT[$t]}" "$sse_path" "$TTFE_REPS" 2>"$TMP/ttfe.err") || \
         PROBLEMS+=("$t: SSE: $(sort -u "$TMP/ttfe.err" | head -3 | tr '\n' ' ')")
@@ -372,7 +594,7 @@ done
 
 declare -A IDLE
 for t in $TARGETS; do
-    [[ $t == direct ]] && continue
+    [[ $t == direct || -n ${AUTH[$t]:-} ]] && continue
     alive "$t" || { dead_report "$t"; continue; }
     mp=${MEASURE_PID[$t]}
     sleep 1                                  # let the previous test's sockets go
@@ -403,14 +625,52 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if
 med() { awk -F'\t' -v t="$1" -v s="$2" -v c="$3" -v k="$4" '$2 == t && $3 == s && $4 == c { print $k }' "$RAW" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b + 0 == 0) print "–"; else printf "%.2f", a / b }'; }
 fmt() { awk -v v="$1" -v f="$2" 'BEGIN { if (v == "nan" || v == "") print "–"; else printf f, v }'; }
+# mmm TARGET SIZE CONNS COLUMN FORMAT: "median" or, over several passes,
+# "median (min–max)".
+mmm() {
+    awk -F'\t' -v t="$1" -v s="$2" -v c="$3" -v k="$4" '$2 == t && $3 == s && $4 == c && $k != "nan" { print $k }' "$RAW" |
+        sort -g | awk -v f="$5" '{ v[NR] = $1 } END {
+            if (NR == 0) { print "–"; exit }
+            m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            out = sprintf(f, m); if (NR > 1) out = out sprintf(" (" f "–" f ")", v[1], v[NR]); print out }'
+}
+# pratio A B SIZE CONNS COLUMN: A's median ÷ B's median and, over several
+# passes, the min–max of the per-pass ratios (a pass runs A and B back to back).
+pratio() {
+    awk -F'\t' -v a="$1" -v b="$2" -v s="$3" -v c="$4" -v k="$5" '
+        $3 == s && $4 == c && $k != "nan" { if ($2 == a) A[$1] = $k; else if ($2 == b) B[$1] = $k }
+        function med(x, n,   i, j, t, v) { n = 0; for (i in x) v[++n] = x[i]
+            for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+            return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
+        END {
+            na = 0; for (r in A) na++; nb = 0; for (r in B) nb++
+            if (!na || !nb || med(B) + 0 == 0) { print "–"; exit }
+            out = sprintf("%.2f", med(A) / med(B)); n = 0
+            for (r in A) if ((r in B) && B[r] + 0 != 0) { q = A[r] / B[r]; if (!n || q < lo) lo = q; if (!n || q > hi) hi = q; n++ }
+            if (n > 1) out = out sprintf(" (%.2f–%.2f)", lo, hi); print out }' "$RAW"
+}
+# cmds TARGET SIZE CONNS: Redis commands per request, by command (median
+# over passes), most frequent first.
+cmds() {
+    awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$2 == t && $3 == s && $4 == c { print $5, $6 }' "$RAWCMD" |
+        sort -k1,1 -k2,2g | awk '
+            { v[$1, ++n[$1]] = $2 }
+            END { for (k in n) { m = n[k]; x = (m % 2) ? v[k, (m + 1) / 2] : (v[k, m / 2] + v[k, m / 2 + 1]) / 2
+                    printf "%s %s\n", x, k } }' |
+        sort -k1,1gr | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, ($1 >= 0.01 ? sprintf("%.2f", $1) : "<0.01") }'
+}
 
-all_targets="direct nginx haproxy sluice"
+all_targets=$ALL_TARGETS
 {
     echo "# sluice benchmark"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC') · $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)) · kernel $(uname -r)"
     echo "· $(nginx -v 2>&1 | sed 's/.*version: //') · HAProxy $(haproxy -v | awk 'NR == 1 {print $3}') · $(wrk -v 2>&1 | awk 'NR == 1 {print $1, $2}')"
     echo "· sluice $("$SLUICE" -V 2>/dev/null | head -1 || echo '?') · upstream: $MOCK"
+    if [[ -n $REDIS_PID ]]; then
+        echo "· redis-server $(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')" \
+             "· lua module $(dpkg-query -W -f '${Version}' libnginx-mod-http-lua 2>/dev/null || echo '?')"
+    fi
     echo
     echo "wrk -t$THREADS, ${DURATION}s per run after ${WARMUP}s warm-up, $REPEAT pass(es), medians;" \
          "pinning: wrk=${WRK_CPUS:-none} servers=${SERVER_CPUS:-none}; each proxy 1 worker, keep-alive upstream."
@@ -444,6 +704,53 @@ all_targets="direct nginx haproxy sluice"
         done
         echo "$row |"
     done; done
+    if [[ -n $REDIS_PID ]]; then
+        echo
+        echo "## Sessions and rate limits"
+        echo
+        echo "One redis-server shared by all targets. Redis CPU µs/req: utime+stime of redis-server"
+        echo "over the measured run ÷ requests; commands/req: INFO commandstats deltas (commands run"
+        echo "inside a script are counted too, under their own names) ÷ requests. nginx_lua_* take the"
+        echo "token as an opaque \"user:session\" string (no signature check), sluice verifies a PASETO"
+        echo "v4.public token. Medians over $REPEAT pass(es)$( ((REPEAT > 1)) && echo ', (min–max) over passes')."
+        echo
+        echo "| size | conns | target | req/s | p99 ms | gateway CPU µs/req | Redis CPU µs/req | Redis cmds/req | per command | errors |"
+        echo "|---|---:|---|---:|---:|---:|---:|---:|---|---:|"
+        for size in $SIZES; do for c in $CONNS; do
+            for t in nginx sluice nginx_lua_session sluice_auth nginx_lua_zset sluice_limits sluice_forged; do
+                [[ $(med "$t" "$size" "$c" 5) == nan ]] && continue
+                echo "| $size | $c | $t | $(mmm "$t" "$size" "$c" 5 %.0f) | $(mmm "$t" "$size" "$c" 7 %.3f)" \
+                     "| $(mmm "$t" "$size" "$c" 8 %.1f) | $(mmm "$t" "$size" "$c" 11 %.2f) | $(mmm "$t" "$size" "$c" 12 %.2f)" \
+                     "| $(cmds "$t" "$size" "$c") | $(awk -F'\t' -v t="$t" -v s="$size" -v c="$c" '$2 == t && $3 == s && $4 == c { e += $10 } END { print e + 0 }' "$RAW") |"
+            done
+        done; done
+        echo
+        echo "### Sessions: sluice_auth"
+        echo
+        echo "CPU/request and Redis CPU/request < 1 are better, req/s > 1 is better."
+        echo
+        echo "| size | conns | CPU/req ÷ sluice | req/s ÷ nginx_lua_session | CPU/req ÷ nginx_lua_session | Redis CPU/req ÷ nginx_lua_session |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        for size in $SIZES; do for c in $CONNS; do
+            echo "| $size | $c | $(pratio sluice_auth sluice "$size" "$c" 8) | $(pratio sluice_auth nginx_lua_session "$size" "$c" 5)" \
+                 "| $(pratio sluice_auth nginx_lua_session "$size" "$c" 8) | $(pratio sluice_auth nginx_lua_session "$size" "$c" 11) |"
+        done; done
+        echo
+        echo "### Rate limits: sluice_limits (per_minute, per_hour, in_flight) vs nginx_lua_zset (ZSET sliding log)"
+        echo
+        echo "| size | conns | CPU/req ÷ sluice | req/s ÷ nginx_lua_zset | CPU/req ÷ nginx_lua_zset | Redis CPU/req ÷ nginx_lua_zset |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        for size in $SIZES; do for c in $CONNS; do
+            echo "| $size | $c | $(pratio sluice_limits sluice "$size" "$c" 8) | $(pratio sluice_limits nginx_lua_zset "$size" "$c" 5)" \
+                 "| $(pratio sluice_limits nginx_lua_zset "$size" "$c" 8) | $(pratio sluice_limits nginx_lua_zset "$size" "$c" 11) |"
+        done; done
+    fi
+    if ((${#SKIPPED[@]})); then
+        echo
+        echo "## Skipped"
+        echo
+        for p in "${SKIPPED[@]}"; do echo "- $p"; done
+    fi
     if ((${#SYSC[@]})); then
         echo
         echo "## Syscalls per request (small, 50 connections, separate pass under perf)"
@@ -488,11 +795,24 @@ all_targets="direct nginx haproxy sluice"
     echo "## Raw runs"
     echo
     echo '```'
-    printf 'rep\ttarget\tsize\tconns\treq/s\tp50ms\tp99ms\tcpu_us\tup_cpu_us\terrors\n'
+    printf 'rep\ttarget\tsize\tconns\treq/s\tp50ms\tp99ms\tcpu_us\tup_cpu_us\terrors\tredis_cpu_us\tredis_cmds\n'
     cat "$RAW"
     echo '```'
+    if [[ -s $RAWCMD ]]; then
+        echo
+        echo "Redis commands per request, by command:"
+        echo
+        echo '```'
+        printf 'rep\ttarget\tsize\tconns\tcommand\tcalls/req\n'
+        cat "$RAWCMD"
+        echo '```'
+    fi
 } >"$TMP/full.md"
 mkdir -p "$(dirname "$OUT")"
 cp "$TMP/full.md" "$OUT"
 cat "$TMP/report.md"
 log "written to $OUT"
+if ((HARD_ERRORS)); then
+    log "FAILED: $HARD_ERRORS target(s) or run(s) with wrong answers, errors, or Redis traffic where none is allowed (see \"Problems seen\")"
+    exit 1
+fi
