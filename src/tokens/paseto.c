@@ -85,8 +85,8 @@ pae_hash(crypto_generichash_state *st, const struct paseto_bytes *pieces, size_t
 
 /* Writes header || b64(body) [|| "." || b64(f)] and a NUL into out. */
 static int
-assemble(char *out, size_t out_size, size_t *out_len, const char *header,
-         const unsigned char *body, size_t body_len, struct paseto_bytes f)
+assemble(char *out, size_t out_size, size_t *out_len, const char *header, const unsigned char *body,
+         size_t body_len, struct paseto_bytes f)
 {
     size_t hlen = strlen(header);
     size_t blen = sodium_base64_ENCODED_LEN(body_len, B64_VARIANT); /* counts the NUL */
@@ -246,8 +246,8 @@ local_keys(unsigned char *ek, unsigned char *n2, unsigned char *ak, const unsign
 }
 
 static void
-local_mac(unsigned char *t, const unsigned char *ak, const unsigned char *n,
-          const unsigned char *c, size_t c_len, struct paseto_bytes f, struct paseto_bytes i)
+local_mac(unsigned char *t, const unsigned char *ak, const unsigned char *n, const unsigned char *c,
+          size_t c_len, struct paseto_bytes f, struct paseto_bytes i)
 {
     struct paseto_bytes pieces[] = {
         bytes_str(hdr_local), {n, PASETO_V4_NONCE_BYTES}, {c, c_len}, f, i};
@@ -340,7 +340,6 @@ paseto_footer(unsigned char *f, size_t f_size, size_t *f_len, const char *token,
         *f_len = 0;
         return 0;
     }
-    return sodium_base642bin(f, f_size, foot.p, foot.len, NULL, f_len, NULL, B64_VARIANT) == 0
-               ? 0
-               : -1;
+    return sodium_base642bin(f, f_size, foot.p, foot.len, NULL, f_len, NULL, B64_VARIANT) == 0 ? 0
+                                                                                               : -1;
 }

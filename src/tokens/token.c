@@ -165,8 +165,7 @@ key_for_footer(const struct token_keyring *kr, const unsigned char *f, size_t le
     size_t s_len = json_string_length(kid);
     for (size_t k = 0; k < kr->nkeys; k++) {
         /* Every id has the same length; a kid of another length matches none. */
-        bool same = s_len == strlen(kr->keys[k].id) &&
-                    sodium_memcmp(s, kr->keys[k].id, s_len) == 0;
+        bool same = s_len == strlen(kr->keys[k].id) && sodium_memcmp(s, kr->keys[k].id, s_len) == 0;
         if (same && found == NULL)
             found = &kr->keys[k];
     }
@@ -315,8 +314,8 @@ claims_dump(const struct token_claims *c)
         rfc3339_format_utc(iat, sizeof iat, c->iat_s) != 0 ||
         rfc3339_format_utc(exp, sizeof exp, c->exp_s) != 0)
         return NULL;
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "sub", c->sub, "jti", c->jti, "iat", iat,
-                            "exp", exp);
+    json_t *doc =
+        json_pack("{s:s, s:s, s:s, s:s}", "sub", c->sub, "jti", c->jti, "iat", iat, "exp", exp);
     if (doc == NULL)
         return NULL;
     if (plan_len > 0)
@@ -327,8 +326,7 @@ claims_dump(const struct token_claims *c)
 }
 
 int
-token_mint(const struct token_keyring *kr, const struct token_claims *c, char *out,
-           size_t out_size)
+token_mint(const struct token_keyring *kr, const struct token_claims *c, char *out, size_t out_size)
 {
     char footer[16 + PASERK_ID_SIZE];
     size_t out_len;

@@ -43,8 +43,8 @@ member_hex(json_t *obj, const char *name, unsigned char *bin, size_t want)
     const char *hex = member(obj, name);
     size_t len;
 
-    if (hex == NULL ||
-        sodium_hex2bin(bin, want, hex, strlen(hex), NULL, &len, NULL) != 0 || len != want)
+    if (hex == NULL || sodium_hex2bin(bin, want, hex, strlen(hex), NULL, &len, NULL) != 0 ||
+        len != want)
         return -1;
     return 0;
 }

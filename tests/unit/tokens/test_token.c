@@ -57,8 +57,8 @@ sign_with(const struct keypair *k, const char *payload, const char *footer)
         snprintf(f, sizeof f, "{\"kid\":\"%s\"}", k->pid);
         footer = f;
     }
-    if (paseto_v4_sign(tok, sizeof tok, &len, k->sk, str_bytes(payload), str_bytes(footer),
-                       none) != 0)
+    if (paseto_v4_sign(tok, sizeof tok, &len, k->sk, str_bytes(payload), str_bytes(footer), none) !=
+        0)
         return "";
     return tok;
 }
@@ -122,24 +122,22 @@ check_claims(void)
     is_int(payload_result(times(base, -31, -100), &c), TOKEN_EXPIRED, "claims: exp past + leeway");
     is_str(c.sub, "alice", "claims: expired still fills claims");
     is_int(payload_result(times(base, -30, -100), NULL), TOKEN_OK, "claims: exp within leeway");
-    is_int(payload_result(times("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"%s\",\"nbf\":\"%s\"}",
-                                3600, 31),
-                          NULL),
-           TOKEN_INVALID, "claims: nbf in the future");
-    is_int(payload_result(times("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"%s\",\"nbf\":\"%s\"}",
-                                3600, 30),
-                          &c),
+    is_int(
+        payload_result(
+            times("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"%s\",\"nbf\":\"%s\"}", 3600, 31), NULL),
+        TOKEN_INVALID, "claims: nbf in the future");
+    is_int(payload_result(
+               times("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"%s\",\"nbf\":\"%s\"}", 3600, 30), &c),
            TOKEN_OK, "claims: nbf within leeway");
     is_int(c.nbf_s, NOW + 30, "claims: nbf");
     is_int(payload_result(times(base, 3600, 31), NULL), TOKEN_INVALID, "claims: iat in the future");
-    is_int(payload_result(times("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"%s\",\"plan\":\"pro\"}",
-                                3600, 0),
-                          &c),
+    is_int(payload_result(
+               times("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"%s\",\"plan\":\"pro\"}", 3600, 0), &c),
            TOKEN_OK, "claims: plan");
     is_str(c.plan, "pro", "claims: plan copied");
 
-    static const char *const bad_subs[] = {"",        "a b",   "a{b",      "a}b",    "a\\u0001b",
-                                           "caf\\u00e9", "a\\u007f", "a\\tb", "a\\u0000b"};
+    static const char *const bad_subs[] = {
+        "", "a b", "a{b", "a}b", "a\\u0001b", "caf\\u00e9", "a\\u007f", "a\\tb", "a\\u0000b"};
     for (size_t k = 0; k < SL_ARRAY_LEN(bad_subs); k++) {
         snprintf(buf, sizeof buf, "{\"sub\":\"%s\",\"jti\":\"j\",\"exp\":\"%%s\"}", bad_subs[k]);
         is_int(payload_result(times(buf, 3600, 0), NULL), TOKEN_INVALID, "claims: bad sub %zu", k);
@@ -188,9 +186,9 @@ check_claims(void)
         is_int(payload_result(times(bad_payloads[k], 3600, 0), NULL), TOKEN_INVALID,
                "claims: bad payload %zu", k);
     /* Offsets and fractions are RFC 3339 too: 2030-01-01T01:00:00Z. */
-    is_int(payload_result("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"2030-01-01T02:00:00.5+01:00\"}",
-                          &c),
-           TOKEN_OK, "claims: exp with offset and fraction");
+    is_int(
+        payload_result("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"2030-01-01T02:00:00.5+01:00\"}", &c),
+        TOKEN_OK, "claims: exp with offset and fraction");
     is_int(c.exp_s, 1893459600, "claims: offset applied");
 }
 
@@ -227,14 +225,16 @@ check_footers_and_rotation(void)
     snprintf(f, sizeof f, "{\"kid\":\"%s\"}", kb.pid);
     is_int(verify_str(ring, sign_with(&ka, good, f), &c), TOKEN_INVALID,
            "rotation: first key under the second's kid");
-    is_int(verify_str(ring, sign_with(&kc, good, NULL), &c), TOKEN_INVALID, "rotation: unknown kid");
+    is_int(verify_str(ring, sign_with(&kc, good, NULL), &c), TOKEN_INVALID,
+           "rotation: unknown kid");
     snprintf(f, sizeof f, "{\"kid\":\"%.*s\"}", (int)strlen(ka.pid) - 1, ka.pid);
     is_int(verify_str(ring, sign_with(&ka, good, f), &c), TOKEN_INVALID, "rotation: kid prefix");
 
     /* [ka secret, kc public]: kc's tokens verify, by kid only. */
     keys[0] = ka.secret;
     keys[1] = kc.public;
-    struct token_keyring *mixed = token_keyring_new(TOKEN_V4_PUBLIC, kinds, keys, 2, err, sizeof err);
+    struct token_keyring *mixed =
+        token_keyring_new(TOKEN_V4_PUBLIC, kinds, keys, 2, err, sizeof err);
     ok(mixed != NULL, "rotation: ring with a public key loads");
     is_str(token_keyring_id(mixed, 1), kc.pid, "rotation: public key's id is its pid");
     is_int(verify_str(mixed, sign_with(&kc, good, NULL), &c), TOKEN_OK,
@@ -244,7 +244,8 @@ check_footers_and_rotation(void)
     /* [kc public]: verify only. */
     kinds[0] = TOKEN_KEY_PUBLIC;
     keys[0] = kc.public;
-    struct token_keyring *vonly = token_keyring_new(TOKEN_V4_PUBLIC, kinds, keys, 1, err, sizeof err);
+    struct token_keyring *vonly =
+        token_keyring_new(TOKEN_V4_PUBLIC, kinds, keys, 1, err, sizeof err);
     struct token_claims mint = {.sub = "a", .jti = "j", .exp_s = NOW + 60, .iat_s = NOW};
     char tok[TOKEN_MAX_LEN];
     ok(vonly != NULL && token_mint(vonly, &mint, tok, sizeof tok) == -1,
@@ -257,8 +258,8 @@ check_footers_and_rotation(void)
 static void
 check_tamper_one(const struct token_keyring *kr, const char *what)
 {
-    struct token_claims c = {.sub = "bob", .jti = "sess-42", .plan = "free", .exp_s = NOW + 600,
-                             .iat_s = NOW};
+    struct token_claims c = {
+        .sub = "bob", .jti = "sess-42", .plan = "free", .exp_s = NOW + 600, .iat_s = NOW};
     struct token_claims got;
     char tok[TOKEN_MAX_LEN], bad[TOKEN_MAX_LEN + 8];
     int len = token_mint(kr, &c, tok, sizeof tok), flips_ok = 0;
@@ -286,8 +287,8 @@ check_tamper_one(const struct token_keyring *kr, const char *what)
     /* The footer is 61 bytes, a partial group: 4 unused bits in its last char. */
     memcpy(bad, tok, (size_t)len + 1);
     bad[len - 1] = (char)(bad[len - 1] + 1);
-    is_int(token_verify(kr, bad, (size_t)len, NOW, &got), TOKEN_INVALID,
-           "%s: non-canonical footer", what);
+    is_int(token_verify(kr, bad, (size_t)len, NOW, &got), TOKEN_INVALID, "%s: non-canonical footer",
+           what);
     is_int(token_verify(kr, tok, (size_t)len, NOW + 601 + TOKEN_LEEWAY_S, &got), TOKEN_EXPIRED,
            "%s: expires", what);
 }
@@ -298,7 +299,7 @@ check_headers(void)
     const char *good = times("{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"%s\"}", 3600, 0);
     char tok[BIG];
     static const char *const heads[] = {"v4.local.", "v3.public.", "v2.public.", "V4.public.",
-                                        "v4.public",  "v4.publi.",  "",           "v4.secret."};
+                                        "v4.public", "v4.publi.",  "",           "v4.secret."};
 
     for (size_t k = 0; k < SL_ARRAY_LEN(heads); k++) {
         snprintf(tok, sizeof tok, "%s%s", heads[k], sign_with(&ka, good, NULL) + 10);
@@ -308,7 +309,8 @@ check_headers(void)
 
     /* Over the cap, even when well signed. */
     char *payload = xmalloc(7000);
-    snprintf(payload, 7000, "{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"2030-01-01T00:00:00Z\",\"x\":\"");
+    snprintf(payload, 7000,
+             "{\"sub\":\"a\",\"jti\":\"j\",\"exp\":\"2030-01-01T00:00:00Z\",\"x\":\"");
     size_t n = strlen(payload);
     memset(payload + n, 'x', 6000);
     strcpy(payload + n + 6000, "\"}");
