@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "sluice.h"
+#include "tokens/token.h"
 
 struct config *
 config_ref(struct config *cfg)
@@ -70,8 +73,13 @@ config_free(struct config *cfg)
     free(cfg->redis.url);
     free(cfg->redis.prefix);
     for (size_t i = 0; i < cfg->tokens.nkeys; i++)
-        free(cfg->tokens.keys[i].paserk);
+        if (cfg->tokens.keys[i].paserk != NULL) {
+            /* k4.secret and k4.local strings are the keys themselves. */
+            sodium_memzero(cfg->tokens.keys[i].paserk, strlen(cfg->tokens.keys[i].paserk));
+            free(cfg->tokens.keys[i].paserk);
+        }
     free(cfg->tokens.keys);
+    token_keyring_free(cfg->tokens.keyring);
     free(cfg->tokens.header);
     free(cfg->tokens.cookie);
     free(cfg->http.trusted_proxies);

@@ -124,6 +124,7 @@ struct config_key {
 enum config_on_error { CONFIG_ON_ERROR_CLOSED, CONFIG_ON_ERROR_OPEN };
 
 struct config_yaml_section;
+struct token_keyring;
 
 struct config {
     char *path; /* owns; the file it came from */
@@ -146,6 +147,9 @@ struct config {
         enum config_token_format format;
         struct config_key *keys; /* owns */
         size_t nkeys;
+        /* owns; keys decoded at load. NULL without tokens.keys: then
+         * every token is invalid and auth: required routes answer 401. */
+        struct token_keyring *keyring;
         char *header;             /* owns; default "authorization" */
         char *cookie;             /* owns; default "sluice_session" */
         uint32_t session_ttl_ms;  /* default 1h */

@@ -26,6 +26,7 @@
 #include "config/config_value.h"
 #include "config/config_yaml.h"
 #include "sluice.h"
+#include "tokens/token.h"
 
 #define WORKERS_MAX 1024
 
@@ -503,6 +504,32 @@ static const struct config_yaml_directive redis_directives[] = {
 };
 static const struct config_yaml_section redis_section = CONFIG_YAML_SECTION(redis_directives);
 
+_Static_assert((int)CONFIG_KEY_SECRET == (int)TOKEN_KEY_SECRET &&
+                   (int)CONFIG_KEY_PUBLIC == (int)TOKEN_KEY_PUBLIC &&
+                   (int)CONFIG_KEY_LOCAL == (int)TOKEN_KEY_LOCAL,
+               "config and token key kinds agree");
+
+static enum token_format
+token_format_of(const struct config *cfg)
+{
+    return cfg->tokens.format == CONFIG_TOKENS_V4_LOCAL ? TOKEN_V4_LOCAL : TOKEN_V4_PUBLIC;
+}
+
+/* Decodes the key now, so that -t refuses bad base64, a wrong length or a
+ * secret whose halves disagree, at the value's own line and column. */
+static int
+key_check(struct config_yaml *y, yaml_node_t *v, const char *where, enum config_key_kind kind,
+          const char *paserk)
+{
+    char msg[256];
+
+    if (token_key_check(token_format_of(y->cfg), (enum token_key_kind)kind, paserk, msg,
+                        sizeof msg) == 0)
+        return 0;
+    config_yaml_error(y, v, "%s: %s", where, msg);
+    return -1;
+}
+
 /* One entry of tokens.keys: exactly one of secret, public or local. */
 static void
 parse_key(struct config_yaml *y, yaml_node_t *n, const char *where, struct config_key *key)
@@ -536,12 +563,32 @@ parse_key(struct config_yaml *y, yaml_node_t *n, const char *where, struct confi
         config_yaml_error(y, k, "%s: a %s key does not fit format %s", where, kinds[kind],
                           y->cfg->tokens.format == CONFIG_TOKENS_V4_LOCAL ? "paseto-v4-local"
                                                                           : "paseto-v4-public");
-    else if (s != NULL) {
+    else if (s != NULL && key_check(y, v, where, (enum config_key_kind)kind, s) == 0) {
         key->kind = (enum config_key_kind)kind;
         key->paserk = s;
         return;
     }
     free(s);
+}
+
+/* The decoded ring, once every key has passed key_check. */
+static void
+keyring_build(struct config_yaml *y, yaml_node_t *val, struct config *cfg)
+{
+    enum token_key_kind *kinds = xcalloc(cfg->tokens.nkeys + 1, sizeof *kinds);
+    const char **paserks = xcalloc(cfg->tokens.nkeys + 1, sizeof *paserks);
+    char msg[256];
+
+    for (size_t i = 0; i < cfg->tokens.nkeys; i++) {
+        kinds[i] = (enum token_key_kind)cfg->tokens.keys[i].kind;
+        paserks[i] = cfg->tokens.keys[i].paserk;
+    }
+    cfg->tokens.keyring = token_keyring_new(token_format_of(cfg), kinds, paserks,
+                                            cfg->tokens.nkeys, msg, sizeof msg);
+    if (cfg->tokens.keyring == NULL)
+        config_yaml_error(y, val, "tokens.keys: %s", msg);
+    free(paserks);
+    free(kinds);
 }
 
 static void
@@ -561,6 +608,8 @@ set_keys(struct config_yaml *y, yaml_node_t *val, void *base, const struct confi
         if (key.paserk != NULL)
             cfg->tokens.keys[cfg->tokens.nkeys++] = key;
     }
+    if (cfg->tokens.nkeys == config_yaml_list_len(val))
+        keyring_build(y, val, cfg);
 }
 
 /* format comes before keys: keys are checked against it */

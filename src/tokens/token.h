@@ -44,19 +44,33 @@ enum token_key_kind { TOKEN_KEY_SECRET, TOKEN_KEY_PUBLIC, TOKEN_KEY_LOCAL };
 /* Decodes the PASERK strings (kinds[i], paserks[i]) into a key ring for
  * format; the first key signs. Returns NULL and writes a message (no
  * position: the caller adds FILE:LINE:COL) into err when a key is
- * malformed, of the wrong kind for the format, or the first cannot sign
- * (a public key first is allowed: the gateway then verifies only). */
+ * malformed or of the wrong kind for the format. A public key first is
+ * allowed: the gateway then verifies only (token_mint fails). nkeys == 0
+ * gives an empty ring, under which every token is TOKEN_INVALID. */
 struct token_keyring *token_keyring_new(enum token_format format, const enum token_key_kind *kinds,
                                         const char *const *paserks, size_t nkeys, char *err,
                                         size_t err_size);
 /* Wipes every key, then frees. NULL is allowed. */
 void token_keyring_free(struct token_keyring *kr);
 
+/* Checks one key as token_keyring_new would, so the config parser can
+ * report a bad key at its own node: 0, or -1 with a message in err. */
+int token_key_check(enum token_format format, enum token_key_kind kind, const char *paserk,
+                    char *err, size_t err_size);
+/* The ring's size, and the id (k4.pid.… or k4.lid.…, borrowed from kr)
+ * of key index, NULL past the end. A NULL ring has no keys. */
+size_t token_keyring_len(const struct token_keyring *kr);
+const char *token_keyring_id(const struct token_keyring *kr, size_t index);
+
 /* Verifies token[0..len) at now_s: signature or MAC by the key its
  * footer's kid names (no kid: the signing key only), then the claims (exp
  * required, nbf, iat, leeway TOKEN_LEEWAY_S; sub 1-256 printable ASCII
  * without '{', '}' or space; jti present). Fills *out on TOKEN_OK (and on
- * TOKEN_EXPIRED, for the log). Constant time where secrets are compared. */
+ * TOKEN_EXPIRED, for the log). Constant time where secrets are compared.
+ * A NULL or empty ring, and any token over 8 KiB, give TOKEN_INVALID.
+ * jti is 1-128 bytes and plan, when present, 1-128 bytes, both in sub's
+ * charset; exp, iat and nbf are RFC 3339 strings; the footer, when
+ * present, is a JSON object whose "kid", when present, is a string. */
 enum token_result token_verify(const struct token_keyring *kr, const char *token, size_t len,
                                int64_t now_s, struct token_claims *out);
 

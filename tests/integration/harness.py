@@ -838,6 +838,39 @@ def poll(fn, timeout, interval=0.05):
 # runner
 
 
+# --------------------------------------------------------------------------
+# A second PASETO implementation (npm `paseto` v3) for interoperability
+
+NPM_DIR = os.environ.get('SLUICE_NPM_DIR', '/tmp/sluice-npm')
+PASETO_INTEROP = os.path.join(REPO, 'tests', 'integration', 'paseto_interop.mjs')
+
+
+def _npm_install_paseto():
+    """Installs paseto@3 into NPM_DIR (outside the source tree) once; a
+    lock file keeps parallel tests from installing it twice at once."""
+    import fcntl
+    marker = os.path.join(NPM_DIR, 'node_modules', 'paseto', 'package.json')
+    if os.path.exists(marker):
+        return
+    os.makedirs(NPM_DIR, exist_ok=True)
+    with open(os.path.join(NPM_DIR, '.install.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(marker):
+            subprocess.run(['npm', 'install', '--prefix', NPM_DIR, '--no-audit', '--no-fund',
+                            '--loglevel=error', 'paseto@3'],
+                           check=True, stdout=subprocess.DEVNULL, timeout=120)
+
+
+def node_paseto(args, timeout=20):
+    """Runs paseto_interop.mjs with args (['sign', secret, payload_json,
+    footer_json] or ['verify', public, token]); returns the
+    CompletedProcess (stdout: the token or the payload JSON)."""
+    _npm_install_paseto()
+    env = dict(os.environ, SLUICE_NPM_DIR=NPM_DIR)
+    return subprocess.run(['node', PASETO_INTEROP] + list(args), capture_output=True,
+                          timeout=timeout, env=env)
+
+
 def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument('--sluice', default=os.environ.get('SLUICE_BIN')

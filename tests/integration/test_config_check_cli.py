@@ -31,6 +31,50 @@ def out(p):
     return (p.stdout + p.stderr).decode('utf-8', 'replace')
 
 
+def keygen(env, args=()):
+    p = env.run_sluice(['keygen'] + list(args))
+    return dict(line.split(': ', 1) for line in out(p).splitlines() if ': ' in line)
+
+
+def check_token_keys(t, env, env_ok):
+    """Keys are decoded at load: a malformed or wrong-kind key is refused
+    at its value's line and column (SPEC section 11)."""
+    pub, loc = keygen(env), keygen(env, ['--local'])
+    sec = pub['secret']
+    line = GOOD.count('\n') + 4  # tokens:, format:, keys:, then the key
+
+    def keys_config(fmt, entries):
+        return GOOD + 'tokens:\n  format: %s\n  keys:\n' % fmt + ''.join(
+            '    - %s: %s\n' % e for e in entries)
+
+    good = [('public', [('secret', sec), ('public', keygen(env)['public'])]),
+            ('local', [('local', loc['local'])]),
+            ('public', [('public', pub['public'])])]
+    for fmt, entries in good:
+        path = env.write('keys_good.yaml', keys_config('paseto-v4-' + fmt, entries))
+        p = env.run_sluice(['-t', '-c', path], extra_env=env_ok)
+        t.eq(p.returncode, 0, 'good %s keys %s: exit 0' % (fmt, [k for k, _ in entries]), out(p))
+
+    bad = [('public under secret', 'public', 'secret', pub['public'], 'k4.secret'),
+           ('secret under public', 'public', 'public', sec, 'k4.public'),
+           ('local key, public format', 'public', 'local', loc['local'], 'format'),
+           ('secret key, local format', 'local', 'secret', sec, 'format'),
+           ('bad base64', 'public', 'secret', 'k4.secret.' + '!' * 86, 'malformed'),
+           ('padding', 'public', 'public', pub['public'] + '=', 'malformed'),
+           ('wrong length', 'public', 'public', pub['public'][:-4], 'malformed'),
+           ('halves disagree', 'public', 'secret',
+            sec[:60] + ('A' if sec[60] != 'A' else 'B') + sec[61:], 'malformed')]
+    for what, fmt, kind, key, word in bad:
+        path = env.write('keys_bad.yaml', keys_config('paseto-v4-' + fmt, [(kind, key)]))
+        p = env.run_sluice(['-t', '-c', path], extra_env=env_ok)
+        o = out(p)
+        t.eq(p.returncode, 1, 'key %s: exit 1' % what, o)
+        t.ok(re.search(re.escape(path) + r':%d:\d+: ' % line, o), 'key %s: FILE:%d:COL:' % (what, line),
+             o)
+        t.ok(word in o, 'key %s: message says %s' % (what, word), o)
+        t.ok(key not in o or kind == 'public', 'key %s: a secret is not echoed' % what, o)
+
+
 def main(t, env):
     env_ok = {'SLUICE_IT_ADMIN_TOKEN': 'tok'}
     good = env.write('good.yaml', GOOD)
@@ -83,6 +127,8 @@ def main(t, env):
     p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
     t.eq(p.returncode, 1, 'bad duration: exit 1')
     t.ok(bad + ':7:' in out(p), 'bad duration: FILE:7:', out(p))
+
+    check_token_keys(t, env, env_ok)
 
     # missing file
     p = env.run_sluice(['-t', '-c', env.path('does-not-exist.yaml')])

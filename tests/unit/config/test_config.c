@@ -13,6 +13,12 @@
 
 #include "config/config.h"
 #include "tap.h"
+#include "tokens/token.h"
+
+/* A real key pair (sluice keygen): keys are decoded at load. */
+#define TEST_SECRET                                                                                \
+    "k4.secret.YGaxNMn3u3PdyxfYY7pWSmN5T7cBLI3lBdmuE6rgyQ-MwaMaKGit-G5RnNaTbohPhyMOQfEHUs3e1J892_"  \
+    "4oFQ"
 
 /* Writes text to a fresh temp file; the caller unlinks and frees the path. */
 static char *
@@ -146,7 +152,7 @@ static const char full_yaml[] =
     "  format: paseto-v4-public\n"
     "  keys:\n"
     "    - secret: ${SLUICE_TEST_SECRET}\n"
-    "    - public: k4.public.AAAA\n"
+    "    - public: k4.public.jMGjGihorfhuUZzWk26IT4cjDkHxB1LN3tSfPdv-KBU\n"
     "  header: X-Session\n"
     "  cookie: sess\n"
     "  session_ttl: 1h\n"
@@ -198,7 +204,7 @@ test_full_config(void)
 {
     char *errs = NULL;
     setenv("SLUICE_TEST_ADMIN_TOKEN", "admintok", 1);
-    setenv("SLUICE_TEST_SECRET", "k4.secret.XYZ", 1);
+    setenv("SLUICE_TEST_SECRET", TEST_SECRET, 1);
     struct config *cfg = load_text(full_yaml, &errs, NULL);
     ok(cfg != NULL, "full config loads");
     if (cfg == NULL) {
@@ -215,7 +221,8 @@ test_full_config(void)
     is_int(cfg->redis.on_error, CONFIG_ON_ERROR_OPEN, "on_error open");
     is_int(cfg->tokens.nkeys, 2, "two keys");
     is_int(cfg->tokens.keys[0].kind, CONFIG_KEY_SECRET, "first key is secret");
-    is_str(cfg->tokens.keys[0].paserk, "k4.secret.XYZ", "key expanded");
+    is_str(cfg->tokens.keys[0].paserk, TEST_SECRET, "key expanded");
+    is_int(token_keyring_len(cfg->tokens.keyring), 2, "keys decoded into the ring");
     is_str(cfg->tokens.header, "x-session", "header lowercased");
     ok(!cfg->tokens.sliding, "sliding false");
     is_int(cfg->tokens.max_lifetime_ms, 30ull * 86400000, "max_lifetime");
@@ -226,7 +233,7 @@ test_full_config(void)
     is_int(up->keepalive, 8, "keepalive");
     is_int(up->fail_timeout_ms, 5000, "fail_timeout");
     is_str(up->set_headers[0].name, "authorization", "set_headers name lowercased");
-    is_str(up->set_headers[0].value, "Bearer k4.secret.XYZx", "set_headers value expanded");
+    is_str(up->set_headers[0].value, "Bearer " TEST_SECRET "x", "set_headers value expanded");
     is_int(cfg->plans[0].nlimits, 3, "three limits");
     is_int(cfg->plans[0].limits[1].kind, CONFIG_LIMIT_TOKENS, "tokens limit");
     is_int(cfg->plans[0].limits[1].precision, 12, "precision");
@@ -378,6 +385,10 @@ static const struct {
     {"bad key prefix",
      HEAD "tokens:\n  keys: [ { secret: k4.public.abc } ]\nroutes: [ { upstream: llm } ]\n",
      ":6:21: tokens.keys[0]: a secret key must be a PASERK string starting with k4.secret."},
+    {"malformed key",
+     HEAD "tokens:\n  keys: [ { secret: k4.secret.abc } ]\nroutes: [ { upstream: llm } ]\n",
+     ":6:21: tokens.keys[0]: malformed secret key: needs k4.secret. followed by canonical "
+     "base64url (no padding) of 64 bytes, seed then its public key"},
     {"local key for public format",
      HEAD "tokens:\n  keys: [ { local: k4.local.abc } ]\n"
           "routes: [ { upstream: llm } ]\n",
