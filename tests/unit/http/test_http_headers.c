@@ -39,6 +39,7 @@ forward(const char *raw, bool trusted, const char *rid)
     parse(raw, HTTP_MSG_REQUEST);
     struct http_forward_request fr = {
         .head = &head,
+        .target = http_headers_origin_form(head.target),
         .client_ip = SL_SLICE_LIT("192.0.2.7"),
         .peer_trusted = trusted,
         .request_id = {rid, strlen(rid)},
