@@ -58,7 +58,6 @@ enum http_path_result http_path_normalize(const char *path, size_t len, char *ou
  * http_path_normalize.
  */
 enum http_path_result http_path_normalize_target(const char *target, size_t len, char *out,
-                                                 size_t out_cap, size_t *out_len,
-                                                 size_t *path_len);
+                                                 size_t out_cap, size_t *out_len, size_t *path_len);
 
 #endif

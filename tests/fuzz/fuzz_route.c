@@ -52,8 +52,8 @@ static struct config_route routes[] = {
 static bool
 is_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 static int
@@ -114,7 +114,7 @@ check_route(const char *path, size_t len, unsigned method_bit)
         }
     }
     CHECK(r == want);
-    CHECK(res == (want != NULL       ? ROUTE_MATCHED
+    CHECK(res == (want != NULL   ? ROUTE_MATCHED
                   : path_matched ? ROUTE_METHOD_NOT_ALLOWED
                                  : ROUTE_NOT_FOUND));
 }
@@ -131,7 +131,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(in, data, size);
 
     size_t out_len = 0, path_len = 0;
-    enum http_path_result res = http_path_normalize_target(in, size, out, size, &out_len, &path_len);
+    enum http_path_result res =
+        http_path_normalize_target(in, size, out, size, &out_len, &path_len);
     if (res == HTTP_PATH_ASTERISK) {
         CHECK(size == 1 && out_len == 1 && path_len == 1 && out[0] == '*');
     } else if (res == HTTP_PATH_OK) {
