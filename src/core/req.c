@@ -72,10 +72,11 @@ void
 req_keep_head(struct req *req, const char *from)
 {
     struct http_head *h = &req->head;
-    if (req->head_buf_cap < h->head_len) {
+    size_t need = h->head_len + h->target.len;
+    if (req->head_buf_cap < need) {
         free(req->head_buf);
-        req->head_buf = xmalloc(h->head_len);
-        req->head_buf_cap = h->head_len;
+        req->head_buf = xmalloc(need);
+        req->head_buf_cap = need;
     }
     memcpy(req->head_buf, from, h->head_len);
     rebase(&h->method, from, req->head_buf);

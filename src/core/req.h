@@ -54,6 +54,10 @@ struct req {
 
     char *head_buf; /* owns: the head's bytes once req_keep_head ran */
     size_t head_buf_cap;
+    /* The target as routed and forwarded: the normalised path (http_path.h)
+     * then the client's query. Both borrow head_buf, after the head. */
+    struct sl_slice target;
+    struct sl_slice path;
     struct http_msg_parser body_parser; /* frames the request body */
     bool head_only;                     /* HEAD: the response has no body */
 
@@ -119,7 +123,8 @@ void req_free_recycled(struct worker *w);
 
 /* Copies the head (which starts at head_start) into the request's own
  * storage and points its slices there, so the connection's buffer can
- * move on. */
+ * move on. The storage has head.target.len bytes more after the head, for
+ * the normalised target (never longer than the client's). */
 void req_keep_head(struct req *req, const char *head_start);
 
 /* Ends the request: the done hooks run, the access log line and metrics

@@ -107,7 +107,7 @@ http_headers_build_request(struct strbuf *out, const struct http_forward_request
     strbuf_reserve(out, head->head_len + 256);
     strbuf_append_slice(out, head->method);
     strbuf_append(out, " ", 1);
-    strbuf_append_slice(out, http_headers_origin_form(head->target));
+    strbuf_append_slice(out, fr->target);
     strbuf_append_str(out, head->version_minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
     for (unsigned i = 0; i < head->nheaders; i++) {
         const struct http_header *h = &head->headers[i];

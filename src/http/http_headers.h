@@ -18,6 +18,7 @@ struct config_upstream;
 
 struct http_forward_request {
     const struct http_head *head; /* the client's request head */
+    struct sl_slice target;       /* borrowed: the origin-form target to send, normalised */
     struct sl_slice client_ip;    /* the peer's address as text */
     bool peer_trusted;            /* the peer is one of http.trusted_proxies */
     struct sl_slice request_id;

@@ -19,6 +19,7 @@
 #include "core/req.h"
 #include "core/worker.h"
 #include "http/http_headers.h"
+#include "http/http_path.h"
 #include "http/http_reply.h"
 #include "upstream/proxy.h"
 #include "util/bufpool.h"
@@ -424,13 +425,27 @@ cfg_stage_backstop_ms(const struct config *cfg)
     return cfg->redis.timeout_ms + 1000;
 }
 
-/* The request path, for routing: the origin-form without its query. */
-static struct sl_slice
-request_path(struct sl_slice target)
+/* Resolves the target as the upstream would (http_path.h) into the
+ * request's storage after its head (req_keep_head made room): the route
+ * is chosen on the result and the result is forwarded, so the upstream
+ * serves the path that was routed. False when it cannot be resolved
+ * unambiguously, or is "*" for another method than OPTIONS (RFC 9112
+ * §3.2.4); "*" is routed as it is and matches no route. */
+static bool
+resolve_target(struct req *req)
 {
-    struct sl_slice origin = http_headers_origin_form(target);
-    const char *q = memchr(origin.p, '?', origin.len);
-    return (struct sl_slice){origin.p, q != NULL ? (size_t)(q - origin.p) : origin.len};
+    struct sl_slice origin = http_headers_origin_form(req->head.target);
+    char *out = req->head_buf + req->head.head_len;
+    size_t out_len, path_len;
+    enum http_path_result r = http_path_normalize_target(origin.p, origin.len, out,
+                                                         req->head.target.len, &out_len, &path_len);
+    if (r == HTTP_PATH_ASTERISK && !sl_slice_eq_lower(req->head.method, "options"))
+        return false;
+    if (r != HTTP_PATH_OK && r != HTTP_PATH_ASTERISK)
+        return false;
+    req->target = (struct sl_slice){out, out_len};
+    req->path = (struct sl_slice){out, path_len};
+    return true;
 }
 
 static void
@@ -453,9 +468,12 @@ start_request(struct conn *c)
         conn_reply_error(c, 413, NULL, "request body too large");
         return;
     }
-    struct sl_slice path = request_path(req->head.target);
+    if (!resolve_target(req)) {
+        conn_reply_error(c, 400, NULL, "request path cannot be resolved unambiguously");
+        return;
+    }
     unsigned method_bit = config_method_bit(req->head.method.p, req->head.method.len);
-    if (route_match(cfg, path.p, path.len, method_bit, &req->route) != ROUTE_MATCHED) {
+    if (route_match(cfg, req->path.p, req->path.len, method_bit, &req->route) != ROUTE_MATCHED) {
         req->route = NULL;
         conn_reply_error(c, 404, NULL, "no route for this request");
         return;

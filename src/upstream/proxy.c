@@ -144,6 +144,7 @@ proxy_forward(struct req *req)
     char peer_ip[INET6_ADDRSTRLEN];
     struct http_forward_request fr = {
         .head = &req->head,
+        .target = req->target,
         .client_ip = conn_peer_ip(c, peer_ip),
         .peer_trusted = c->peer_trusted,
         .request_id = {req->request_id, req->request_id_len},

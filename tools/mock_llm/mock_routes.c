@@ -594,6 +594,9 @@ static const struct route g_routes[] = {
     {"/bytes/", true, h_bytes},
     {"/bytes", false, h_bytes},
     {"/echo", false, h_echo},
+    /* Everything under /public/ echoes: the path tests route an auth: none
+     * prefix here and read the exact target that arrived. */
+    {"/public/", true, h_echo},
     {"/v1/chat/completions", false, h_chat},
     {"/v1/models", false, h_models},
     {"/", false, h_small},

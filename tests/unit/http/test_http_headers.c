@@ -1,7 +1,8 @@
 /*
  * test_http_headers.c - what the gateway forwards: hop-by-hop fields gone,
  * X-Forwarded-For by the trusted-proxy rule, X-Sluice-* and set_headers
- * replaced, request ids validated.
+ * replaced, request ids validated, the request line carrying the target
+ * it is given.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,7 @@ forward(const char *raw, bool trusted, const char *rid)
     parse(raw, HTTP_MSG_REQUEST);
     struct http_forward_request fr = {
         .head = &head,
+        .target = http_headers_origin_form(head.target),
         .client_ip = SL_SLICE_LIT("192.0.2.7"),
         .peer_trusted = trusted,
         .request_id = {rid, strlen(rid)},
@@ -208,6 +210,27 @@ test_request_id_validation(void)
     ok(!http_headers_request_id_valid((struct sl_slice){long_id, 129}), "129 characters refused");
 }
 
+/* The request line carries the target it is given (the normalised one),
+ * not the client's. */
+static void
+test_target_is_the_given_one(void)
+{
+    parse("GET /public/../v1/chat?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", HTTP_MSG_REQUEST);
+    struct http_forward_request fr = {
+        .head = &head,
+        .target = SL_SLICE_LIT("/v1/chat?x=1"),
+        .client_ip = SL_SLICE_LIT("192.0.2.7"),
+        .request_id = SL_SLICE_LIT("rid"),
+    };
+    struct strbuf out = {0};
+    http_headers_build_request(&out, &fr);
+    strbuf_append(&out, "", 1);
+    const char line[] = "GET /v1/chat?x=1 HTTP/1.1\r\n";
+    ok(strncmp(out.p, line, sizeof(line) - 1) == 0, "request line has fr->target");
+    ok(!has(&out, "/public/"), "the client's target is not sent");
+    strbuf_deinit(&out);
+}
+
 int
 main(void)
 {
@@ -219,5 +242,6 @@ main(void)
     test_long_connection_names_removed();
     test_response_date();
     test_request_id_validation();
+    test_target_is_the_given_one();
     return tap_done();
 }
