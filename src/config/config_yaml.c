@@ -56,11 +56,24 @@ static void error_va(struct config_yaml *y, yaml_mark_t mark, const char *fmt, v
 static void
 error_va(struct config_yaml *y, yaml_mark_t mark, const char *fmt, va_list ap)
 {
-    char buf[512];
+    char buf[512], msg[4 * sizeof(buf)];
     vsnprintf(buf, sizeof(buf), fmt, ap);
+    /* Messages quote values, and a value (a quoted YAML scalar, an
+     * expanded ${VAR}) may hold a newline or another control byte: escape
+     * them, so each error stays one "FILE:LINE:COL: message" line. */
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)buf; *p != '\0'; p++) {
+        if (*p >= 0x20 && *p != 0x7f)
+            msg[o++] = (char)*p;
+        else if (*p == '\n' || *p == '\t' || *p == '\r')
+            o += (size_t)snprintf(msg + o, 3, "\\%c", *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r');
+        else
+            o += (size_t)snprintf(msg + o, 5, "\\x%02x", *p);
+    }
+    msg[o] = '\0';
     y->errs_ = xrealloc(y->errs_, (y->nerrs_ + 1) * sizeof(*y->errs_));
     y->errs_[y->nerrs_] =
-        (struct config_yaml_error){mark.line, mark.column, y->nerrs_, xstrdup(buf)};
+        (struct config_yaml_error){mark.line, mark.column, y->nerrs_, xstrdup(msg)};
     y->nerrs_++;
 }
 

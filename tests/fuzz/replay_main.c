@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as in libFuzzer: a target that defines it is set up once. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 /* Returns 0 and runs the file, or -1 when it cannot be read. */
 static int
@@ -87,6 +89,8 @@ int
 main(int argc, char **argv)
 {
     int total = 0;
+    if (LLVMFuzzerInitialize != NULL)
+        LLVMFuzzerInitialize(&argc, &argv);
     for (int i = 1; i < argc; i++) {
         struct stat st;
         int n;

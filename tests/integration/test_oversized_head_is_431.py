@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""A request head over http.max_header_size (8KiB here) answers 431."""
+"""A request head over http.max_header_size (8KiB here) answers 431 when its
+header fields are too large (RFC 6585 §5, SPEC section 4); a request line
+whose target alone overflows the limit answers 414 URI Too Long: "A server
+that receives a request-target longer than any URI it wishes to parse MUST
+respond with a 414" (RFC 9112 §3), as nginx does."""
 import harness as h
 
 
@@ -11,12 +15,8 @@ def main(t, env):
     many = b''.join(b'X-H%03d: %s\r\n' % (i, b'v' * 90) for i in range(120))
     h.check_bad_request(t, gw, b'GET /small HTTP/1.1\r\nHost: x\r\n' + many + b'\r\n',
                         431, '120 headers of 100 bytes')
-    with h.Client(gw.port) as c:
-        c.send(b'GET /' + b'p' * 10000 + b' HTTP/1.1\r\nHost: x\r\n\r\n')
-        r = c.read_response()
-        t.ok(r.status in (414, 431), 'request line of 10 KB answers 431 (or 414)',
-             'got %d' % r.status)
-    h.check_serves(t, gw, 'long request line')
+    h.check_bad_request(t, gw, b'GET /' + b'p' * 10000 + b' HTTP/1.1\r\nHost: x\r\n\r\n',
+                        414, 'request-target of 10 KB')
     # a head just under the limit passes
     r = h.get(gw.port, '/small', [('X-Big', 'a' * 6000)])
     t.eq(r.status, 200, 'a 6 KB head is accepted')

@@ -16,8 +16,7 @@ def main(t, env):
     r, e = h.echo(gw.port, 'POST', '/echo?x=1', [('Content-Type', 'application/json')], body)
     t.eq(r.status, 200, 'POST /echo answers 200')
     t.eq((e or {}).get('method'), 'POST', 'upstream saw method POST')
-    t.ok((e or {}).get('path') in ('/echo?x=1',), 'upstream saw path with query',
-         'got %r' % (e or {}).get('path'))
+    t.eq((e or {}).get('path'), '/echo?x=1', 'upstream saw path with query')
     t.eq((e or {}).get('body'), body.decode(), 'upstream saw the request body')
 
     r = h.fetch(gw.port, 'POST', '/v1/chat/completions', [('Content-Type', 'application/json')],
@@ -43,7 +42,8 @@ def main(t, env):
         c.request('GET', '/small', version='HTTP/1.0')
         r = c.read_response()
         t.eq(r.status, 200, 'HTTP/1.0 request answers 200')
-        t.ok(r.version in ('HTTP/1.0', 'HTTP/1.1'), 'status line version is HTTP/1.x')
+        t.eq(r.version, 'HTTP/1.1', 'status line version is HTTP/1.1, the gateway\'s own '
+             '(RFC 9110 §6.2: a server sends the highest minor version it conforms to)')
         t.ok(c.wait_closed(2.0), 'HTTP/1.0 connection is closed after the response')
 
     # HTTP/1.1 with Connection: close

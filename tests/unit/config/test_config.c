@@ -412,6 +412,9 @@ static const struct {
      ":6:8: admin: missing required key 'token'"},
     {"cache without ttl", HEAD "routes: [ { upstream: llm, cache: { scope: user } } ]\n",
      ":5:35: routes[0].cache: missing required key 'ttl'"},
+    /* a value quoted in a message cannot break its line (found by fuzz_config) */
+    {"newline in a quoted value", HEAD "routes: [ { upstream: llm } ]\nworkers: \"1\\n2\\x01\"\n",
+     ":6:10: workers: '1\\n2\\x01' is not an integer from 1 to 1024\n"},
 };
 
 static void
