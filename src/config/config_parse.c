@@ -635,7 +635,7 @@ static const struct config_yaml_section tokens_section = CONFIG_YAML_SECTION(tok
 
 static const struct config_yaml_directive http_directives[] = {
     {"max_header_size", config_yaml_set_size, offsetof(struct config, http.max_header_size), NULL,
-     false, .doc = "a larger request head is 431", .example = "32KiB"},
+     false, .doc = "a larger request head is 431 (414 if its request line is)", .example = "32KiB"},
     {"max_body_size", config_yaml_set_size, offsetof(struct config, http.max_body_size), NULL,
      false, .doc = "a larger request body is 413", .example = "10MiB"},
     {"header_timeout", config_yaml_set_dur32_pos, offsetof(struct config, http.header_timeout_ms),

@@ -285,16 +285,18 @@ eat_line_end(struct http_msg_parser *mp, const char **p, const char *end, const 
     return 0;
 }
 
-/* "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3); only major version 1. */
+/* "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3). The major version is the
+ * caller's to judge: another one is well-formed, so only the caller knows
+ * whether its line as a whole is (a request then gets 505, not 400). */
 static int
-parse_version(struct http_msg_parser *mp, const char **pp, const char *end, struct http_head *head)
+parse_version(struct http_msg_parser *mp, const char **pp, const char *end, struct http_head *head,
+              unsigned *major)
 {
     const char *p = *pp;
     if (end - p < 8 || memcmp(p, "HTTP/", 5) != 0 || p[5] < '0' || p[5] > '9' || p[6] != '.' ||
         p[7] < '0' || p[7] > '9')
         return fail(mp, 400, "invalid HTTP version");
-    if (p[5] != '1')
-        return fail(mp, 400, "unsupported HTTP version");
+    *major = (unsigned)(p[5] - '0');
     head->version_minor = (unsigned)(p[7] - '0');
     *pp = p + 8;
     return 0;
@@ -316,9 +318,15 @@ parse_request_line(struct http_msg_parser *mp, const char **pp, const char *end,
         return fail(mp, 400, "invalid request target");
     head->target = (struct sl_slice){target, (size_t)(p - target)};
     p++;
-    if (parse_version(mp, &p, end, head) != 0 ||
+    unsigned major;
+    if (parse_version(mp, &p, end, head, &major) != 0 ||
         eat_line_end(mp, &p, end, "invalid HTTP version") != 0)
         return -1;
+    /* The whole line is well-formed, in a version we do not speak (HTTP/2.0
+     * is the h2 preface "PRI * HTTP/2.0"): 505 (RFC 9110 §15.6.6), as nginx
+     * answers. Its fields are not read: their rules are that version's. */
+    if (major != 1)
+        return fail(mp, 505, "unsupported HTTP version");
     *pp = p;
     return 0;
 }
@@ -330,8 +338,13 @@ parse_status_line(struct http_msg_parser *mp, const char **pp, const char *end,
                   struct http_head *head)
 {
     const char *p = *pp;
-    if (parse_version(mp, &p, end, head) != 0)
+    unsigned major;
+    if (parse_version(mp, &p, end, head, &major) != 0)
         return -1;
+    /* An upstream of another major version is malformed to us (the proxy
+     * answers 502 for any refused response head). */
+    if (major != 1)
+        return fail(mp, 400, "unsupported HTTP version");
     if (end - p < 4 || *p != ' ')
         return fail(mp, 400, "invalid status line");
     unsigned status = 0;
@@ -465,6 +478,17 @@ http_msg_parser_init(struct http_msg_parser *mp, enum http_msg_kind kind, bool s
     mp->skip_body_ = skip_body;
 }
 
+/* The offset of the first byte of buf[0..len) that is neither CR nor LF:
+ * where the start line begins, after any empty lines. */
+static size_t
+skip_leading_line_ends(const char *buf, size_t len)
+{
+    size_t start = 0;
+    while (start < len && (buf[start] == '\r' || buf[start] == '\n'))
+        start++;
+    return start;
+}
+
 /* Returns the length of the head (through its empty line), or 0 when the
  * empty line has not arrived yet. Bare LF line ends are allowed, and so
  * are empty lines before the start line (RFC 9112 §2.2): they must not
@@ -472,14 +496,14 @@ http_msg_parser_init(struct http_msg_parser *mp, enum http_msg_kind kind, bool s
 static size_t
 find_head_end(struct http_msg_parser *mp, const char *buf, size_t len)
 {
-    size_t start = 0;
-    while (start < len && (buf[start] == '\r' || buf[start] == '\n'))
-        start++;
+    size_t start = skip_leading_line_ends(buf, len);
     size_t i = mp->scanned_ > start ? mp->scanned_ : start;
     while (i < len) {
         const char *lf = memchr(buf + i, '\n', len - i);
-        if (lf == NULL)
+        if (lf == NULL) {
+            i = len; /* a long line trickling in is searched once */
             break;
+        }
         size_t at = (size_t)(lf - buf);
         if (at + 1 < len && buf[at + 1] == '\n')
             return at + 2;
@@ -538,6 +562,20 @@ parse_head_lines(struct http_msg_parser *mp, struct http_head *head, const char 
     return mp->response_ ? frame_response(mp, head, &facts) : frame_request(mp, head, &facts);
 }
 
+/* No head ended within max_head bytes: which part overflowed? A request
+ * line begun but not ended there is a request-target too long to parse:
+ * 414 (RFC 9112 §3 "MUST respond with a 414"), as nginx answers; else the
+ * fields are too large: 431 (RFC 6585 §5). Judged on buf[0..max_head)
+ * alone, so the answer is the same however the bytes arrived. */
+static int
+fail_head_too_large(struct http_msg_parser *mp, const char *buf, size_t max_head)
+{
+    size_t start = skip_leading_line_ends(buf, max_head);
+    if (!mp->response_ && start < max_head && memchr(buf + start, '\n', max_head - start) == NULL)
+        return fail(mp, 414, "request line too long");
+    return fail(mp, 431, "request header too large");
+}
+
 enum http_parse_result
 http_parse_head(struct http_msg_parser *mp, struct http_head *head, const char *buf, size_t len,
                 size_t max_head)
@@ -545,7 +583,7 @@ http_parse_head(struct http_msg_parser *mp, struct http_head *head, const char *
     size_t head_len = find_head_end(mp, buf, len < max_head ? len : max_head);
     if (head_len == 0) {
         if (len >= max_head)
-            return fail(mp, 431, "request header too large"), HTTP_PARSE_ERROR;
+            return fail_head_too_large(mp, buf, max_head), HTTP_PARSE_ERROR;
         return HTTP_PARSE_INCOMPLETE;
     }
     memset(head, 0, offsetof(struct http_head, headers));

@@ -66,7 +66,7 @@ struct http_msg_parser {
     bool complete_;          /* private */
     bool skip_body_;         /* private: a response to HEAD */
     uint64_t body_bytes;     /* decoded body bytes so far (limits chunked bodies) */
-    unsigned error_status;   /* on HTTP_PARSE_ERROR: 400, 413 or 431 */
+    unsigned error_status;   /* on HTTP_PARSE_ERROR: 400, 414, 431 or 505 */
     const char *error;       /* on HTTP_PARSE_ERROR: static description */
 };
 
@@ -76,9 +76,11 @@ void http_msg_parser_init(struct http_msg_parser *mp, enum http_msg_kind kind, b
 
 /*
  * Parses the head at buf[0..len). INCOMPLETE: call again with the same buf
- * start and more bytes. ERROR: error_status is 431 when no head ended
- * within max_head bytes, else 400. OK: *head is filled (slices borrow buf)
- * and head->head_len bytes were the head.
+ * start and more bytes. ERROR: error_status is 414 when a request line
+ * did not end within max_head bytes, 431 when a head did not (or has too
+ * many fields), 505 for a well-formed request line of a major version
+ * other than 1, else 400. OK: *head is filled (slices borrow buf) and
+ * head->head_len bytes were the head.
  */
 enum http_parse_result http_parse_head(struct http_msg_parser *mp, struct http_head *head,
                                        const char *buf, size_t len, size_t max_head);

@@ -26,6 +26,7 @@ static const struct status_text statuses[] = {
     {409, "Conflict", "conflict"},
     {411, "Length Required", "length_required"},
     {413, "Content Too Large", "body_too_large"},
+    {414, "URI Too Long", "uri_too_long"},
     {422, "Unprocessable Content", "unprocessable"},
     {429, "Too Many Requests", "rate_limited"},
     {431, "Request Header Fields Too Large", "headers_too_large"},
@@ -34,6 +35,7 @@ static const struct status_text statuses[] = {
     {502, "Bad Gateway", "bad_gateway"},
     {503, "Service Unavailable", "unavailable"},
     {504, "Gateway Timeout", "gateway_timeout"},
+    {505, "HTTP Version Not Supported", "http_version_not_supported"},
 };
 
 static const struct status_text *

@@ -382,8 +382,8 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
     };
     /* Unread body bytes would be taken for the next request: close instead
      * of discarding them. Errors of framing close too (RFC 9112 §9.6). */
-    if (status == 400 || status == 408 || status == 413 || status == 431 || c->refuse ||
-        c->worker->draining || !http_msg_complete(&req->body_parser))
+    if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
+        status == 505 || c->refuse || c->worker->draining || !http_msg_complete(&req->body_parser))
         c->close_after = true;
     req->status = status;
     if (req->outcome == REQ_OUTCOME_COMPLETE)

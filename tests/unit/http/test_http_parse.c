@@ -1,6 +1,7 @@
 /*
  * test_http_parse.c - the request and response parser: what a valid head
- * yields, which heads are refused and with which status (400 or 431), and
+ * yields, which heads are refused and with which status (400, 414, 431 or
+ * 505), and
  * where a body ends whatever the reads look like, since a proxy that
  * misplaces a message end lets a client smuggle a request.
  */
@@ -261,6 +262,21 @@ static const struct bad_case bad_cases[] = {
     {"two spaces after the method", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
     {"no version", "GET /\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
     {"HTTP/2.0 request", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 505},
+    {"HTTP/3.1 request", "GET / HTTP/3.1\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 505},
+    {"HTTP/9.9 request", "GET /small HTTP/9.9\r\nHost: x\r\n\r\n", HTTP_MSG_REQUEST, 505},
+    {"HTTP/0.9 with a version", "GET / HTTP/0.9\r\n\r\n", HTTP_MSG_REQUEST, 505},
+    {"the HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", HTTP_MSG_REQUEST, 505},
+    /* another version's fields are not judged by HTTP/1.1's rules */
+    {"HTTP/2.0 without Host", "GET / HTTP/2.0\r\n\r\n", HTTP_MSG_REQUEST, 505},
+    {"HTTP/2.0 with a bare-LF line end", "GET / HTTP/2.0\nHost: a\n\n", HTTP_MSG_REQUEST, 505},
+    /* malformed versions stay 400, whatever their major */
+    {"version with a trailing letter", "GET / HTTP/1.1x\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
+    {"another major with a trailing byte", "GET / HTTP/2.0x\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST,
+     400},
+    {"version without a minor", "GET / HTTP/1\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
+    {"version with two major digits", "GET / HTTP/11.1\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
+    {"lower-case protocol name", "GET / http/2.0\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
+    {"another major ended by a bare CR", "GET / HTTP/2.0\rHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
     {"version with a trailing byte", "GET / HTTP/1.10\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
     {"control byte in the target", "GET /a\x01b HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST,
      400},
@@ -287,6 +303,8 @@ static const struct bad_case bad_cases[] = {
      HTTP_MSG_RESPONSE, 400},
     {"space in the target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_MSG_REQUEST, 400},
     {"response HTTP/2.0", "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n", HTTP_MSG_RESPONSE, 400},
+    /* an upstream's version is the proxy's business: any refusal is a 502 */
+    {"response HTTP/3.1", "HTTP/3.1 200 OK\r\nContent-Length: 0\r\n\r\n", HTTP_MSG_RESPONSE, 400},
     {"response status of one digit", "HTTP/1.1 2 OK\r\nContent-Length: 0\r\n\r\n",
      HTTP_MSG_RESPONSE, 400},
     {"response CL and TE",
@@ -328,7 +346,8 @@ test_head_too_large(void)
            "no end in 300 of max 512: INCOMPLETE");
     is_int(http_parse_head(&parser, &head, raw, sizeof(raw), 512), HTTP_PARSE_ERROR,
            "no end within max_head: ERROR");
-    is_int(parser.error_status, 431, "no end within max_head: 431");
+    /* That head is all request line: its target is too long (RFC 9112 §3). */
+    is_int(parser.error_status, 414, "no end within max_head, in the request line: 414");
 
     /* The end lies past max_head although the bytes have arrived. */
     static char big[1100];
@@ -343,6 +362,77 @@ test_head_too_large(void)
     http_msg_parser_init(&parser, HTTP_MSG_REQUEST, false);
     is_int(http_parse_head(&parser, &head, big, sizeof(big), sizeof(big)), HTTP_PARSE_OK,
            "head of exactly max_head: OK");
+}
+
+/* Feeds raw[0..len) one more byte at a time, as reads would arrive, and
+ * returns the first answer that is not INCOMPLETE. */
+static enum http_parse_result
+parse_bytewise(const char *raw, size_t len, enum http_msg_kind kind, size_t max_head)
+{
+    http_msg_parser_init(&parser, kind, false);
+    enum http_parse_result r = HTTP_PARSE_INCOMPLETE;
+    for (size_t n = 1; n <= len && r == HTTP_PARSE_INCOMPLETE; n++)
+        r = http_parse_head(&parser, &head, raw, n, max_head);
+    return r;
+}
+
+struct too_large_case {
+    const char *name;
+    const char *prefix; /* then fill up to the buffer's end */
+    char fill;
+    size_t lf_at; /* > 0: a LF here ends the request line */
+    enum http_msg_kind kind;
+    unsigned status;
+};
+
+/* Where max_head is crossed decides: in the request line (no LF within
+ * max_head bytes) a 414, in the fields a 431. */
+static const struct too_large_case too_large_cases[] = {
+    {"long target", "GET /", 'a', 0, HTTP_MSG_REQUEST, 414},
+    {"long target after empty lines", "\r\n\r\nGET /", 'a', 0, HTTP_MSG_REQUEST, 414},
+    {"request line ends at the last byte", "GET /", 'a', 511, HTTP_MSG_REQUEST, 431},
+    {"request line ends one byte past", "GET /", 'a', 512, HTTP_MSG_REQUEST, 414},
+    {"long field", "GET / HTTP/1.1\r\nHost: a\r\nX-Big: ", 'a', 0, HTTP_MSG_REQUEST, 431},
+    {"long first field", "GET / HTTP/1.1\r\nX-Big: ", 'a', 0, HTTP_MSG_REQUEST, 431},
+    {"bare-LF request line, long field", "GET / HTTP/1.1\nX-Big: ", 'a', 0, HTTP_MSG_REQUEST, 431},
+    {"nothing but empty lines", "", '\n', 0, HTTP_MSG_REQUEST, 431},
+    {"long status line", "HTTP/1.1 200 ", 'a', 0, HTTP_MSG_RESPONSE, 431},
+};
+
+static void
+test_request_line_too_long(void)
+{
+    static char raw[600];
+    for (size_t i = 0; i < SL_ARRAY_LEN(too_large_cases); i++) {
+        const struct too_large_case *c = &too_large_cases[i];
+        memset(raw, c->fill, sizeof(raw));
+        memcpy(raw, c->prefix, strlen(c->prefix));
+        if (c->lf_at > 0)
+            raw[c->lf_at] = '\n';
+        http_msg_parser_init(&parser, c->kind, false);
+        is_int(http_parse_head(&parser, &head, raw, sizeof(raw), 512), HTTP_PARSE_ERROR,
+               "%s, whole: ERROR", c->name);
+        is_int(parser.error_status, c->status, "%s, whole: %u", c->name, c->status);
+        ok(parser.error != NULL, "%s: says why", c->name);
+        is_int(parse_bytewise(raw, sizeof(raw), c->kind, 512), HTTP_PARSE_ERROR,
+               "%s, byte by byte: ERROR", c->name);
+        is_int(parser.error_status, c->status, "%s, byte by byte: %u", c->name, c->status);
+    }
+
+    /* A 10 KB target (the integration test's) with its version and Host:
+     * the line ends, but past the limit. */
+    static char big[10050];
+    size_t n = (size_t)snprintf(big, sizeof(big), "GET /");
+    memset(big + n, 'p', 10000);
+    n += 10000;
+    n += (size_t)snprintf(big + n, sizeof(big) - n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    http_msg_parser_init(&parser, HTTP_MSG_REQUEST, false);
+    is_int(http_parse_head(&parser, &head, big, n, MAX_HEAD), HTTP_PARSE_ERROR,
+           "10 KB target: ERROR");
+    is_int(parser.error_status, 414, "10 KB target: 414");
+    is_int(parse_bytewise(big, n, HTTP_MSG_REQUEST, MAX_HEAD), HTTP_PARSE_ERROR,
+           "10 KB target byte by byte: ERROR");
+    is_int(parser.error_status, 414, "10 KB target byte by byte: 414");
 }
 
 static void
@@ -770,6 +860,7 @@ main(void)
     test_bad_heads();
     test_only_empty_lines_is_incomplete();
     test_head_too_large();
+    test_request_line_too_long();
     test_too_many_headers();
     test_content_length_in_pieces();
     test_chunked_every_split();
