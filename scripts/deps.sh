@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libevent-dev libhiredis-dev
-          libsodium-dev libyaml-dev redis-server python3 curl)
+          libsodium-dev libyaml-dev libssl-dev redis-server redis-tools openssl python3 curl)
 packages+=("$@")
 
 missing=()
