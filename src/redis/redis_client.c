@@ -361,7 +361,7 @@ flush_out(struct redis_client *rc)
             continue;
         }
         if (want == REDIS_IO_ERROR) {
-            conn_break(rc, rc->tls ? "TLS write failed" : strerror(errno));
+            conn_break(rc, rc->tls ? redis_tls_error(rc->tls) : strerror(errno));
             return -1;
         }
         rc->write_blocked = true;
@@ -740,7 +740,7 @@ read_all(struct redis_client *rc)
         }
         if (n == 0 || want == REDIS_IO_ERROR) {
             conn_break(rc, n == 0 ? "connection closed by Redis"
-                                  : rc->tls ? "TLS read failed" : strerror(errno));
+                                  : rc->tls ? redis_tls_error(rc->tls) : strerror(errno));
             return;
         }
         if (want != rc->read_want) {

@@ -26,6 +26,7 @@ struct redis_tls {
     SSL *ssl;                   /* owns */
     struct redis_tls_ctx *ctx; /* borrowed */
     size_t retry_len;          /* bytes of a write that must be offered again; 0 = none */
+    char err[256];             /* why the last read or write failed */
 };
 
 static void
@@ -175,6 +176,8 @@ redis_tls_read(struct redis_tls *tls, void *buf, size_t len, enum redis_io_want 
     if (code == SSL_ERROR_ZERO_RETURN)
         return 0; /* close_notify */
     *want = want_of(code);
+    if (*want == REDIS_IO_ERROR)
+        last_error(tls->err, sizeof(tls->err), "TLS read failed");
     return -1;
 }
 
@@ -193,5 +196,13 @@ redis_tls_write(struct redis_tls *tls, const void *buf, size_t len, enum redis_i
     }
     *want = want_of(SSL_get_error(tls->ssl, r));
     tls->retry_len = *want != REDIS_IO_ERROR ? (len > INT32_MAX ? INT32_MAX : len) : 0;
+    if (*want == REDIS_IO_ERROR)
+        last_error(tls->err, sizeof(tls->err), "TLS write failed");
     return -1;
+}
+
+const char *
+redis_tls_error(const struct redis_tls *tls)
+{
+    return tls->err[0] ? tls->err : "TLS error";
 }

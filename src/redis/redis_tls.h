@@ -46,4 +46,7 @@ ssize_t redis_tls_read(struct redis_tls *tls, void *buf, size_t len, enum redis_
 ssize_t redis_tls_write(struct redis_tls *tls, const void *buf, size_t len,
                         enum redis_io_want *want);
 
+/* Why the last read or write returned REDIS_IO_ERROR; static in tls. */
+const char *redis_tls_error(const struct redis_tls *tls);
+
 #endif
