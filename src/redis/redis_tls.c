@@ -26,14 +26,14 @@ struct redis_tls {
     SSL *ssl;                   /* owns */
     struct redis_tls_ctx *ctx; /* borrowed */
     size_t retry_len;          /* bytes of a write that must be offered again; 0 = none */
-    char err[256];             /* why the last read or write failed */
+    char err[300];             /* why the last read or write failed */
 };
 
 static void
 last_error(char *err, size_t cap, const char *what)
 {
     unsigned long e = ERR_get_error();
-    char buf[256];
+    char buf[200];
     ERR_error_string_n(e, buf, sizeof(buf));
     snprintf(err, cap, "%s: %s", what, e ? buf : "unknown TLS error");
     ERR_clear_error();
