@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(meson ninja-build pkg-config gcc libc6-dev libevent-dev libhiredis-dev
-          libsodium-dev libyaml-dev libjansson-dev redis-server python3 curl)
+          libsodium-dev libyaml-dev libjansson-dev libssl-dev redis-server redis-tools openssl
+          python3 curl)
 packages+=("$@")
 
 missing=()

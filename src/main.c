@@ -56,6 +56,14 @@ apply_log_level(const struct config *cfg)
         log_set_level(level);
 }
 
+/* Settings that are valid but deserve a line in the log. */
+static void
+warn_config(const struct config *cfg)
+{
+    if (cfg->redis.target.tls && !cfg->redis.target.tls_opt.verify)
+        log_warn("redis.tls.verify is false: the Redis server's certificate is not checked");
+}
+
 static bool
 same_addresses(const struct config *a, const struct config *b)
 {
@@ -81,6 +89,7 @@ reload(struct gateway *gw)
     if (!same_addresses(gw->cfg, cfg))
         log_warn("listen and workers changes take effect only after a restart");
     apply_log_level(cfg);
+    warn_config(cfg);
     for (unsigned i = 0; i < gw->nworkers; i++)
         worker_reload(gw->workers[i], cfg);
     if (gw->admin != NULL)
@@ -193,6 +202,7 @@ run(const char *path)
     if (gw.cfg == NULL)
         return 1;
     apply_log_level(gw.cfg);
+    warn_config(gw.cfg);
     signal(SIGPIPE, SIG_IGN);
     listener_raise_fd_limit();
     gw.base = event_base_new();

@@ -2,9 +2,9 @@
  * health.h - health of what the gateway depends on, checked from the main
  * thread's event loop by the admin module:
  *
- *   Redis:     PING every 1 s over its own hiredis connection; down when
- *              no reply within redis.timeout, or disconnected (reconnects
- *              with backoff).
+ *   Redis:     PING every 1 s through the main thread's redis_client
+ *              (owned here); down when no reply within redis.timeout, or
+ *              disconnected (the client reconnects with backoff).
  *   upstreams: every 2 s a non-blocking TCP connect to each server; the
  *              result goes into the config's server_down_until_ms array,
  *              which workers also write on passive failures and read to
@@ -22,6 +22,7 @@
 
 struct event_base;
 struct health;
+struct redis_client;
 
 struct health_redis_status {
     bool up;           /* the last PING answered within the timeout */
@@ -35,13 +36,19 @@ struct health *health_new(struct event_base *base, struct config *cfg);
 
 /* After a reload: in-flight upstream probes of the old config are dropped
  * (its arrays may be freed once the caller unrefs it); Redis reconnects
- * only when redis.url changed. cfg is borrowed, as for health_new(). */
+ * only when redis.url, redis.tls or redis.timeout changed: the old client
+ * is freed then, so commands still pending on it fail with
+ * redis_error_closed. cfg is borrowed, as for health_new(). */
 void health_set_config(struct health *h, struct config *cfg);
 
 /* Removes every event and closes every socket first, then frees. */
 void health_free(struct health *h);
 
 void health_redis_status(const struct health *h, struct health_redis_status *out);
+
+/* The main thread's Redis client, for the admin API. Borrowed: valid until
+ * the next health_set_config() or health_free(). */
+struct redis_client *health_redis(struct health *h);
 
 /* True when server i of up is not marked down at now_ms (monotonic). Safe
  * from any thread: the array is only accessed atomically. */

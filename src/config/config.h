@@ -20,6 +20,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "config/redis_url.h"
+
 /* A host:port as written in the file, resolved once at load time. */
 struct config_addr {
     char *text;                 /* owns; "127.0.0.1:8080" as written */
@@ -137,7 +139,8 @@ struct config {
     char *admin_token;               /* owns; may be NULL */
 
     struct {
-        char *url;           /* owns; default redis://127.0.0.1:6379/0 */
+        char *url;                  /* owns; default redis://127.0.0.1:6379/0 */
+        struct redis_target target; /* url parsed at load, with redis.tls */
         char *prefix;        /* owns; default "sluice:" */
         uint32_t timeout_ms; /* default 100ms */
         enum config_on_error on_error;

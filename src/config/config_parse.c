@@ -474,26 +474,100 @@ static const struct config_yaml_directive admin_directives[] = {
 };
 static const struct config_yaml_section admin_section = CONFIG_YAML_SECTION(admin_directives);
 
+/* Parsed here, not only stored, so `sluice -t` reports a bad URL at its
+ * position. Runs before the tls section (table order), which then fills
+ * target.tls_opt. */
 static void
 set_redis_url(struct config_yaml *y, yaml_node_t *val, void *base,
               const struct config_yaml_directive *d, const char *where)
 {
+    struct config *cfg = base;
+    const char *why;
     char *s = config_yaml_scalar_nonempty(y, val, where);
     if (s == NULL)
         return;
-    if (strncmp(s, "redis://", 8) != 0 && strncmp(s, "unix://", 7) != 0) {
-        config_yaml_error(y, val, "%s: '%s' is not a redis:// or unix:// URL", where, s);
+    if (redis_url_parse(s, &cfg->redis.target, &why) < 0) {
+        /* the URL may hold a password: name the problem, not the value */
+        config_yaml_error(y, val, "%s: bad Redis URL: %s", where, why);
         free(s);
         return;
     }
     config_yaml_replace_str(CONFIG_YAML_FIELD(base, d, char *), s);
 }
 
+/* A file name of redis.tls, into a fixed-size field; it must be readable
+ * now, so a typo is found by `sluice -t`, not at the first connect. */
+static void
+set_tls_file(struct config_yaml *y, yaml_node_t *val, void *base,
+             const struct config_yaml_directive *d, const char *where)
+{
+    char *s = config_yaml_scalar_nonempty(y, val, where);
+    if (s == NULL)
+        return;
+    if (strlen(s) >= REDIS_URL_PATH_MAX)
+        config_yaml_error(y, val, "%s: file name is too long", where);
+    else if (access(s, R_OK) != 0)
+        config_yaml_error(y, val, "%s: cannot read '%s': %s", where, s, strerror(errno));
+    else
+        memcpy(CONFIG_YAML_FIELD(base, d, char), s, strlen(s) + 1);
+    free(s);
+}
+
+static void
+set_tls_server_name(struct config_yaml *y, yaml_node_t *val, void *base,
+                    const struct config_yaml_directive *d, const char *where)
+{
+    struct redis_tls_options *o = base;
+    char *s = config_yaml_scalar_nonempty(y, val, where);
+    if (s == NULL)
+        return;
+    if (strlen(s) >= sizeof(o->server_name))
+        config_yaml_error(y, val, "%s: name is too long", where);
+    else
+        memcpy(o->server_name, s, strlen(s) + 1);
+    free(s);
+}
+
+static const struct config_yaml_directive redis_tls_directives[] = {
+    {"ca_file", set_tls_file, offsetof(struct redis_tls_options, ca_file), NULL, false,
+     .doc = "PEM CA certificates the server's certificate must chain to (default: the system "
+            "store)",
+     .example = "/etc/ssl/certs/ca-certificates.crt", .alternative = true},
+    {"cert_file", set_tls_file, offsetof(struct redis_tls_options, cert_file), NULL, false,
+     .doc = "PEM client certificate, for servers that require one (mutual TLS; no default)",
+     .example = "/etc/sluice/redis-client.crt", .alternative = true},
+    {"key_file", set_tls_file, offsetof(struct redis_tls_options, key_file), NULL, false,
+     .doc = "PEM private key of cert_file (no default)", .example = "/etc/sluice/redis-client.key",
+     .alternative = true},
+    {"server_name", set_tls_server_name, 0, NULL, false,
+     .doc = "name the certificate must carry, and the SNI sent (default: the URL's host)",
+     .example = "redis.internal", .alternative = true},
+    {"verify", config_yaml_set_bool, offsetof(struct redis_tls_options, verify), NULL, false,
+     .doc = "check the server's certificate and name; false is for tests only (logged)",
+     .example = "true"},
+};
+static const struct config_yaml_section redis_tls_section =
+    CONFIG_YAML_SECTION(redis_tls_directives);
+
+static void
+set_redis_tls(struct config_yaml *y, yaml_node_t *val, void *base,
+              const struct config_yaml_directive *d, const char *where)
+{
+    struct redis_tls_options *o = CONFIG_YAML_FIELD(base, d, struct redis_tls_options);
+    if (config_yaml_parse_map(y, val, &redis_tls_section, o, where) < 0)
+        return;
+    if ((o->cert_file[0] == '\0') != (o->key_file[0] == '\0'))
+        config_yaml_error(y, val, "%s: cert_file and key_file go together", where);
+}
+
 static const char *const on_error_names[] = {"closed", "open", NULL};
 static const struct config_yaml_directive redis_directives[] = {
     {"url", set_redis_url, offsetof(struct config, redis.url), NULL, false,
-     .doc = "redis://[user:pass@]host:port/db or unix:///path.sock",
+     .doc = "redis://[user:pass@]host:port/db, rediss:// (TLS) or unix:///path.sock[?db=N]",
      .example = "redis://127.0.0.1:6379/0"},
+    {"tls", set_redis_tls, offsetof(struct config, redis.target.tls_opt), NULL, false,
+     .doc = "TLS settings of a rediss:// URL", .shape = CONFIG_YAML_MAP,
+     .sub = &redis_tls_section},
     {"prefix", config_yaml_set_str, offsetof(struct config, redis.prefix), NULL, false,
      .doc = "starts every key", .example = "\"sluice:\""},
     {"timeout", config_yaml_set_dur32_pos, offsetof(struct config, redis.timeout_ms), NULL, false,
@@ -709,6 +783,7 @@ config_new(const char *path)
     cfg->path = xstrdup(path);
     cfg->workers = 1;
     cfg->redis.url = xstrdup("redis://127.0.0.1:6379/0");
+    redis_url_parse(cfg->redis.url, &cfg->redis.target, NULL);
     cfg->redis.prefix = xstrdup("sluice:");
     cfg->redis.timeout_ms = 100;
     cfg->redis.on_error = CONFIG_ON_ERROR_CLOSED;

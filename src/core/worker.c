@@ -9,6 +9,7 @@
 #include <event2/listener.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -20,6 +21,7 @@
 #include "core/req.h"
 #include "net/conn.h"
 #include "net/listener.h"
+#include "redis/redis_client.h"
 #include "sluice.h"
 #include "upstream/upstream_pool.h"
 #include "util/accesslog.h"
@@ -130,6 +132,27 @@ open_access_log(struct worker *w)
     }
 }
 
+static void
+open_redis(struct worker *w)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "worker %u", w->id);
+    struct redis_client_options opt = {
+        .target = &w->cfg->redis.target,
+        .timeout_ms = w->cfg->redis.timeout_ms,
+        .observe = metrics_record_redis,
+        .name = name,
+    };
+    w->redis = redis_client_new(w->base, &opt);
+}
+
+static bool
+redis_changed(const struct config *a, const struct config *b)
+{
+    return !redis_target_equal(&a->redis.target, &b->redis.target) ||
+           a->redis.timeout_ms != b->redis.timeout_ms;
+}
+
 static bool
 same_string(const char *a, const char *b)
 {
@@ -141,6 +164,7 @@ static void
 switch_config(struct worker *w, struct config *cfg)
 {
     bool reopen_log = !same_string(w->cfg->log.access, cfg->log.access);
+    bool reopen_redis = redis_changed(w->cfg, cfg);
     retire_pools(w);
     struct config *old = w->cfg;
     w->cfg = cfg;
@@ -149,6 +173,12 @@ switch_config(struct worker *w, struct config *cfg)
     if (reopen_log) {
         access_log_free(w->alog);
         open_access_log(w);
+    }
+    if (reopen_redis) {
+        /* Commands in flight finish on the old client, which then frees
+         * itself; new ones go to the new client. */
+        redis_client_retire(w->redis);
+        open_redis(w);
     }
     config_unref(old);
 }
@@ -221,6 +251,7 @@ worker_new(unsigned id, struct config *cfg)
     event_add(w->sweep_ev, &sweep_every);
     open_access_log(w);
     make_pools(w);
+    open_redis(w);
     if (bind_listeners(w) != 0) {
         worker_free(w);
         return NULL;
@@ -233,6 +264,9 @@ worker_main(void *arg)
 {
     struct worker *w = arg;
     event_base_dispatch(w->base);
+    /* The loop has ended: no callback of the client can be running. */
+    redis_client_free(w->redis);
+    w->redis = NULL;
     access_log_flush(w->alog);
     return NULL;
 }
@@ -297,6 +331,7 @@ worker_free(struct worker *w)
         event_free(w->sweep_ev);
     retire_pools(w);
     req_free_recycled(w);
+    redis_client_free(w->redis);
     access_log_free(w->alog);
     event_free(w->wake_ev);
     close(w->wake_fd);

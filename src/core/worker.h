@@ -26,6 +26,7 @@ struct conn;
 struct listener_guard;
 struct conn_timer;
 struct req;
+struct redis_client;
 
 struct worker {
     unsigned id;
@@ -43,6 +44,8 @@ struct worker {
     struct bufpool *bufs;               /* owns */
     struct upstream_pool **pools;       /* owns; one per cfg->upstreams entry */
     struct access_log *alog;            /* owns */
+    struct redis_client *redis;         /* owns; on base; replaced (old one retired) on a
+                                           reload that changes redis.url/tls/timeout */
     struct metrics_shard *metrics;      /* borrowed: process-wide registry */
     struct conn *idle_head, *idle_tail; /* borrowed: idle connections, oldest first */
     struct conn *busy;                  /* borrowed: connections with a request */

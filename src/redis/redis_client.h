@@ -20,6 +20,10 @@
  * strings below and reply NULL. A Redis error reply (-ERR ...) is a reply,
  * not an err: the caller reads reply->type == REDIS_REPLY_ERROR. The reply
  * is only valid for the duration of the callback: copy what you need.
+ *
+ * A callback may issue new commands on the client that called it, but must
+ * never free or retire it (redis_client_free asserts this): free it from
+ * another event, as its owner (the worker, the admin) does.
  */
 #ifndef SLUICE_REDIS_CLIENT_H
 #define SLUICE_REDIS_CLIENT_H
@@ -63,6 +67,21 @@ struct redis_client *redis_client_new(struct event_base *base,
  * (the one exception to the rule above: the loop may be ending), then
  * closes the socket and removes every event. */
 void redis_client_free(struct redis_client *rc);
+
+/* For a reload that changed redis.url or redis.tls: the owner stops
+ * using rc (a new client takes its place) and rc frees itself, from its
+ * own deferred event, once every command it holds has had its callback
+ * (replies or timeouts: within redis.timeout, or at once when down). It
+ * does not reconnect meanwhile. Not from inside one of rc's callbacks. */
+void redis_client_retire(struct redis_client *rc);
+
+/* Counters for tests and debugging: socket writes and reads, commands. */
+struct redis_client_stats {
+    uint64_t writes;   /* write(2) / SSL_write calls that moved bytes */
+    uint64_t reads;    /* read(2) / SSL_read calls that moved bytes */
+    uint64_t commands; /* callers' commands queued */
+};
+void redis_client_stats(const struct redis_client *rc, struct redis_client_stats *out);
 
 /* True while connected and the scripts are loaded. */
 bool redis_client_ready(const struct redis_client *rc);

@@ -130,6 +130,40 @@ def main(t, env):
 
     check_token_keys(t, env, env_ok)
 
+    # redis.url is parsed at load: a bad URL is FILE:LINE:COL, the password not echoed
+    nl = GOOD.count('\n') + 1
+    bad = env.write('redis_url.yaml', GOOD + 'redis:\n  url: "redis://:hunter2@h:99999/0"\n')
+    p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
+    o = out(p)
+    t.eq(p.returncode, 1, 'bad redis.url: exit 1')
+    t.ok(bad + ':%d:8: ' % (nl + 1) in o, 'bad redis.url: FILE:%d:8:' % (nl + 1), o)
+    t.ok('port' in o and 'hunter2' not in o, 'bad redis.url: names the problem, not the password', o)
+    for url, what in [('http://h:6379', 'not a redis'), ('redis://h/x', '/DB'),
+                      ('unix://rel.sock', 'absolute'), ('redis://:p%zz@h', 'escape')]:
+        bad = env.write('redis_url2.yaml', GOOD + 'redis:\n  url: "%s"\n' % url)
+        p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
+        t.ok(p.returncode == 1 and bad + ':%d:8: ' % (nl + 1) in out(p) and what in out(p),
+             'bad redis.url %s: FILE:LINE:COL: ...%s...' % (url, what), out(p))
+    for url in ['redis://u:p@h:6380/2', 'rediss://h', 'unix:///run/redis.sock?db=1',
+                'redis://[::1]:6379']:
+        good2 = env.write('redis_ok.yaml', GOOD + 'redis:\n  url: "%s"\n' % url)
+        p = env.run_sluice(['-t', '-c', good2], extra_env=env_ok)
+        t.eq(p.returncode, 0, 'redis.url %s: valid' % url, out(p))
+
+    # redis.tls: files must be readable at load; cert and key go together
+    good2 = env.write('redis_tls_ok.yaml', GOOD + 'redis:\n  url: rediss://h\n  tls:\n'
+                      '    ca_file: %s\n    server_name: redis.internal\n    verify: false\n' % good)
+    p = env.run_sluice(['-t', '-c', good2], extra_env=env_ok)
+    t.eq(p.returncode, 0, 'redis.tls with a readable ca_file: valid', out(p))
+    bad = env.write('redis_tls_bad.yaml', GOOD + 'redis:\n  url: rediss://h\n  tls:\n'
+                    '    ca_file: /nonexistent/ca.pem\n    cert_file: %s\n' % good)
+    p = env.run_sluice(['-t', '-c', bad], extra_env=env_ok)
+    o = out(p)
+    t.eq(p.returncode, 1, 'redis.tls with a missing ca_file: exit 1')
+    t.ok(bad + ':%d:14: ' % (nl + 3) in o and '/nonexistent/ca.pem' in o,
+         'missing ca_file: FILE:%d:14: names the file' % (nl + 3), o)
+    t.ok('cert_file and key_file go together' in o, 'cert_file without key_file: refused', o)
+
     # missing file
     p = env.run_sluice(['-t', '-c', env.path('does-not-exist.yaml')])
     t.eq(p.returncode, 1, 'missing file: exit 1')
