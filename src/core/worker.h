@@ -26,6 +26,8 @@ struct conn;
 struct listener_guard;
 struct conn_timer;
 struct req;
+struct claims_cache;
+struct redis_client;
 
 struct worker {
     unsigned id;
@@ -44,6 +46,7 @@ struct worker {
     struct upstream_pool **pools;       /* owns; one per cfg->upstreams entry */
     struct access_log *alog;            /* owns */
     struct metrics_shard *metrics;      /* borrowed: process-wide registry */
+    struct claims_cache *claims;        /* owns: verified tokens (policy/claims_cache.h) */
     struct conn *idle_head, *idle_tail; /* borrowed: idle connections, oldest first */
     struct conn *busy;                  /* borrowed: connections with a request */
     unsigned nconns;
