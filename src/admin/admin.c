@@ -7,8 +7,8 @@
  *   GET /readyz   200 when Redis answers and every upstream has a healthy
  *                 server, else 503; both with the details (health.c)
  *   GET /metrics  Prometheus text (metrics.c), no token
- *   /v1/...       admin token required; the SPEC section 8 endpoints come
- *                 with the session and limit work: for now 401, 501, or 404
+ *   /v1/...       admin token required: sessions (admin_sessions.c); the
+ *                 limit and cache endpoints answer 501 until they land
  */
 #include "admin/admin.h"
 
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin/admin_sessions.h"
 #include "admin/health.h"
 #include "admin/metrics.h"
 #include "config/config.h"
@@ -179,19 +180,19 @@ handle_v1(struct admin *admin, struct evhttp_request *req, const char *path)
     if (!admin_authorized(admin, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"sluice-admin\"");
-        send_json(req, 401, "{\"error\":\"unauthorized\"}");
+        admin_send_error(req, 401, "unauthorized", "this endpoint needs the admin token");
         return;
     }
-    /* The SPEC section 8 endpoints exist in the contract but not yet here:
+    if (admin_sessions_handle(admin->cfg, health_redis(admin->health), req, path))
+        return;
+    /* The limit and cache endpoints exist in the contract but not yet here:
      * say so (501) rather than pretend the path is unknown. */
-    if (strcmp(path, "/v1/sessions") == 0 || strncmp(path, "/v1/users/", 10) == 0 ||
-        strcmp(path, "/v1/cache/purge") == 0) {
-        send_json(req, 501,
-                  "{\"error\":\"not_implemented\",\"message\":\"sessions, limits and the "
-                  "cache are not in this build yet\"}");
+    if (strncmp(path, "/v1/users/", 10) == 0 || strcmp(path, "/v1/cache/purge") == 0) {
+        admin_send_error(req, 501, "not_implemented",
+                         "limits and the cache are not in this build yet");
         return;
     }
-    send_json(req, HTTP_NOTFOUND, "{\"error\":\"not_found\"}");
+    admin_send_error(req, HTTP_NOTFOUND, "not_found", "no such admin endpoint");
 }
 
 static const struct {
@@ -221,13 +222,13 @@ admin_request_cb(struct evhttp_request *req, void *arg)
         enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
         if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
             evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-            send_json(req, HTTP_BADMETHOD, "{\"error\":\"method_not_allowed\"}");
+            admin_send_error(req, HTTP_BADMETHOD, "method_not_allowed", "use GET or HEAD");
             return;
         }
         get_routes[i].fn(admin, req);
         return;
     }
-    send_json(req, HTTP_NOTFOUND, "{\"error\":\"not_found\"}");
+    admin_send_error(req, HTTP_NOTFOUND, "not_found", "no such admin endpoint");
 }
 
 static struct evhttp *

@@ -22,6 +22,7 @@
 #include "net/conn.h"
 #include "net/listener.h"
 #include "redis/redis_client.h"
+#include "policy/claims_cache.h"
 #include "sluice.h"
 #include "upstream/upstream_pool.h"
 #include "util/accesslog.h"
@@ -32,6 +33,8 @@
 #define WORKER_BUFFERS_KEPT 256
 /* Room for the largest head plus a good read of body bytes. */
 #define WORKER_BUF_MIN (64 * 1024)
+/* Verified tokens remembered per worker: 4096 x ~0.5 KiB. */
+#define WORKER_CLAIMS_SLOTS 4096
 /* Idle connections are timed out by a sweep this often, not by a timer
  * each: the idle timeout is honoured within this much. */
 #define WORKER_SWEEP_MS 100
@@ -170,6 +173,9 @@ switch_config(struct worker *w, struct config *cfg)
     w->cfg = cfg;
     bufpool_set_size(w->bufs, buf_size_for(cfg));
     make_pools(w);
+    /* Claims were verified with the old key ring: a removed key must stop
+     * verifying at once. */
+    claims_cache_clear(w->claims);
     if (reopen_log) {
         access_log_free(w->alog);
         open_access_log(w);
@@ -237,6 +243,7 @@ worker_new(unsigned id, struct config *cfg)
     event_config_free(ec);
     w->bufs = bufpool_new(buf_size_for(cfg), WORKER_BUFFERS_KEPT);
     w->metrics = metrics_shard_new();
+    w->claims = claims_cache_new(WORKER_CLAIMS_SLOTS);
     unsigned char seed[sizeof(w->rid_seed_hex) / 2];
     randombytes_buf(seed, sizeof(seed));
     for (size_t i = 0; i < sizeof(seed); i++) {
@@ -341,5 +348,6 @@ worker_free(struct worker *w)
     config_unref(w->cfg);
     event_base_free(w->base);
     bufpool_free(w->bufs);
+    claims_cache_free(w->claims);
     free(w);
 }

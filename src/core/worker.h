@@ -26,6 +26,7 @@ struct conn;
 struct listener_guard;
 struct conn_timer;
 struct req;
+struct claims_cache;
 struct redis_client;
 
 struct worker {
@@ -47,6 +48,7 @@ struct worker {
     struct redis_client *redis;         /* owns; on base; replaced (old one retired) on a
                                            reload that changes redis.url/tls/timeout */
     struct metrics_shard *metrics;      /* borrowed: process-wide registry */
+    struct claims_cache *claims;        /* owns: verified tokens (policy/claims_cache.h) */
     struct conn *idle_head, *idle_tail; /* borrowed: idle connections, oldest first */
     struct conn *busy;                  /* borrowed: connections with a request */
     unsigned nconns;

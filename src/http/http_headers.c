@@ -118,6 +118,13 @@ http_headers_build_request(struct strbuf *out, const struct http_forward_request
         if (in_list(h->name, request_dropped, SL_ARRAY_LEN(request_dropped)) ||
             is_set_header(fr->upstream, h->name) || named_by_connection(head, connection, h->name))
             continue;
+        /* SPEC section 5: the client's token never reaches the upstream,
+         * on any route; other cookies do. */
+        if (http_credentials_in_field(&fr->credentials, h->name, h->value)) {
+            if (h->name.len == 6 && sl_slice_eq_lower(h->name, "cookie"))
+                http_credentials_append_cookie_without(out, h->value, fr->credentials.cookie);
+            continue;
+        }
         append_field(out, h->name, h->value);
     }
     if (upgrade)

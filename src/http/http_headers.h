@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "http/http_credentials.h"
 #include "sluice.h"
 
 struct http_head;
@@ -24,6 +25,7 @@ struct http_forward_request {
     struct sl_slice request_id;
     const struct config_upstream *upstream; /* its set_headers are applied */
     struct sl_slice extra;                  /* whole "Name: value\r\n" lines added by stages */
+    struct http_credentials credentials;    /* the client's token, never forwarded */
 };
 
 /* Appends the head to send upstream, ending with the empty line. */

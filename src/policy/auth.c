@@ -1,56 +1,195 @@
 /*
- * auth.c - the authentication stage.
+ * auth.c - the authentication stage (SPEC section 5): the first stage,
+ * and the first that waits on Redis.
  *
- * Token verification and Redis sessions (SPEC section 5) are the next piece
- * of work. Until then this stage fails closed: a route with `auth: required`
- * is refused with the SPEC's 401 answers rather than silently let through.
- * Routes with `auth: optional` or `none` pass as anonymous.
+ *   token from Authorization: Bearer / the session cookie
+ *     -> claims: the worker's claims cache, else token_verify (in-process;
+ *        a forged, tampered, expired or garbage token is refused here,
+ *        before any Redis command)
+ *     -> one EVALSHA of lua/check.lua: the session exists (and, with
+ *        sliding sessions, its idle timer restarts)
+ *     -> req_next, with X-Sluice-User/Session/Plan for the upstream
+ *
+ * auth: required needs all of it; optional treats a missing token as
+ * anonymous but refuses a bad one; none never looks.
  */
 #include "policy/auth.h"
 
+#include <hiredis/hiredis.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/config.h"
+#include "core/worker.h"
+#include "http/http_credentials.h"
+#include "policy/claims_cache.h"
+#include "policy/session_keys.h"
+#include "redis/redis_client.h"
+#include "redis/redis_script.h"
+#include "tokens/token.h"
+#include "util/clock.h"
 
-/* The token comes from "Authorization: Bearer ..." or from the session
- * cookie (SPEC section 3: tokens.header, tokens.cookie). */
-static bool
-has_token(const struct req *req)
+#define WWW_AUTH_MISSING "WWW-Authenticate: Bearer realm=\"sluice\"\r\n"
+#define WWW_AUTH_INVALID "WWW-Authenticate: Bearer realm=\"sluice\", error=\"invalid_token\"\r\n"
+
+struct http_credentials
+auth_credentials(const struct config *cfg)
 {
-    const char *header = req->cfg->tokens.header ? req->cfg->tokens.header : "authorization";
-    const char *cookie = req->cfg->tokens.cookie ? req->cfg->tokens.cookie : "sluice_session";
-    const struct http_header *h = http_head_find(&req->head, header);
-    if (h != NULL && h->value.len > 0)
-        return true;
-    size_t name_len = strlen(cookie);
-    for (unsigned i = 0; i < req->head.nheaders; i++) {
-        const struct http_header *c = &req->head.headers[i];
-        if (!sl_slice_eq_lower(c->name, "cookie"))
-            continue;
-        for (const char *p = c->value.p, *end = p + c->value.len; p + name_len < end; p++) {
-            bool at_start = p == c->value.p || p[-1] == ' ' || p[-1] == ';';
-            if (at_start && memcmp(p, cookie, name_len) == 0 && p[name_len] == '=')
-                return true;
-        }
+    const char *h = cfg->tokens.header != NULL ? cfg->tokens.header : "";
+    const char *c = cfg->tokens.cookie != NULL ? cfg->tokens.cookie : "";
+    return (struct http_credentials){{h, strlen(h)}, {c, strlen(c)}};
+}
+
+/* RFC 6750 §3.1: a request without credentials gets the challenge without
+ * an error code; one with bad credentials gets error="invalid_token". */
+static void
+refuse(struct req *req, const char *error, const char *message)
+{
+    bool missing = strcmp(error, "missing_token") == 0;
+    strbuf_append_str(&req->response_extra, missing ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
+    req_fail(req, 401, error, message);
+}
+
+/* Claims from the worker's cache, else verified now (and remembered). */
+static enum token_result
+claims_for(struct req *req, struct sl_slice token, struct token_claims *claims)
+{
+    struct claims_cache *cache = req->worker->claims;
+    int64_t now_s = clock_wall_ms() / 1000;
+    unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES];
+    claims_cache_digest(cache, token.p, token.len, digest);
+    switch (claims_cache_get(cache, digest, now_s, claims)) {
+    case CLAIMS_CACHE_VALID:
+        return TOKEN_OK;
+    case CLAIMS_CACHE_REFUSED:
+        return TOKEN_INVALID;
+    case CLAIMS_CACHE_MISS:
+        break;
     }
-    return false;
+    if (req->cfg->tokens.keyring == NULL)
+        return TOKEN_INVALID;
+    enum token_result r = token_verify(req->cfg->tokens.keyring, token.p, token.len, now_s, claims);
+    if (r == TOKEN_OK)
+        claims_cache_put(cache, digest, claims);
+    else if (r == TOKEN_INVALID)
+        claims_cache_put_refused(cache, digest, now_s);
+    return r;
+}
+
+/* The plan that applies: the session's own when the config still has it,
+ * else the route's (SPEC section 6). */
+static const char *
+effective_plan(const struct req *req, const struct token_claims *claims)
+{
+    if (claims->plan[0] != '\0' && config_find_plan(req->cfg, claims->plan) != NULL)
+        return claims->plan;
+    return req->route->plan != NULL ? req->route->plan : "";
+}
+
+static void
+add_upstream_field(struct req *req, const char *name, const char *value)
+{
+    if (value[0] == '\0')
+        return;
+    strbuf_append_str(&req->upstream_extra, name);
+    strbuf_append_str(&req->upstream_extra, value);
+    strbuf_append(&req->upstream_extra, "\r\n", 2);
+}
+
+static void
+set_identity(struct req *req, const struct token_claims *claims)
+{
+    struct req_identity *id = &req->id;
+    memcpy(id->user, claims->sub, sizeof(id->user));
+    memcpy(id->session, claims->jti, sizeof(id->session));
+    const char *plan = effective_plan(req, claims);
+    size_t n = strlen(plan);
+    if (n >= sizeof(id->plan))
+        n = sizeof(id->plan) - 1;
+    memcpy(id->plan, plan, n);
+    id->plan[n] = '\0';
+    add_upstream_field(req, "X-Sluice-User: ", id->user);
+    add_upstream_field(req, "X-Sluice-Session: ", id->session);
+    add_upstream_field(req, "X-Sluice-Plan: ", id->plan);
+}
+
+/* Redis did not answer: on_error decides (SPEC section 6), here only. */
+static void
+redis_failed(struct req *req)
+{
+    if (req->cfg->redis.on_error == CONFIG_ON_ERROR_OPEN) {
+        req_next(req); /* admitted on the token's signature and expiry alone */
+        return;
+    }
+    req_fail(req, 503, "redis_unavailable", "the session store is unavailable");
+}
+
+static void
+on_check(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct req *req = arg;
+    if (err != NULL || reply->type != REDIS_REPLY_INTEGER) {
+        redis_failed(req);
+        return;
+    }
+    if (reply->integer == 0) {
+        refuse(req, "session_revoked", "the session was revoked or has expired");
+        return;
+    }
+    req_next(req);
+}
+
+static void
+check_session(struct req *req)
+{
+    const struct config *cfg = req->cfg;
+    char key[SESSION_KEY_MAX];
+    int key_len = session_key(key, cfg->redis.prefix, req->id.user, req->id.session);
+    if (key_len < 0) {
+        refuse(req, "invalid_token", "the session token names no session");
+        return;
+    }
+    const char *keys[] = {key};
+    const size_t keylens[] = {(size_t)key_len};
+    const char *args[] = {cfg->tokens.sliding ? "1" : "0"};
+    const size_t arglens[] = {1};
+    static const struct redis_script *check; /* found once: the table is static */
+    if (check == NULL)
+        check = redis_script_find("check");
+    redis_client_script(req->worker->redis, check, 1, keys, keylens, 1, args, arglens, on_check,
+                        req);
 }
 
 static void
 auth_run(struct req *req)
 {
-    if (req->route == NULL || req->route->auth != CONFIG_AUTH_REQUIRED) {
+    enum config_auth mode = req->route != NULL ? req->route->auth : CONFIG_AUTH_NONE;
+    if (mode == CONFIG_AUTH_NONE) {
         req_next(req);
         return;
     }
-    if (!has_token(req)) {
-        strbuf_append_str(&req->response_extra, "WWW-Authenticate: Bearer realm=\"sluice\"\r\n");
-        req_fail(req, 401, "missing_token", "this route requires a session token");
+    struct http_credentials where = auth_credentials(req->cfg);
+    struct sl_slice token = http_credentials_token(&req->head, &where);
+    if (token.len == 0) {
+        if (mode == CONFIG_AUTH_OPTIONAL) {
+            req_next(req); /* anonymous */
+            return;
+        }
+        refuse(req, "missing_token", "this route requires a session token");
         return;
     }
-    strbuf_append_str(&req->response_extra,
-                      "WWW-Authenticate: Bearer realm=\"sluice\", error=\"invalid_token\"\r\n");
-    req_fail(req, 401, "invalid_token", "session tokens are not verified by this build yet");
+    struct token_claims claims;
+    enum token_result r = claims_for(req, token, &claims);
+    if (r == TOKEN_EXPIRED) {
+        refuse(req, "token_expired", "the session token has expired");
+        return;
+    }
+    if (r != TOKEN_OK) {
+        refuse(req, "invalid_token", "the session token is not valid");
+        return;
+    }
+    set_identity(req, &claims);
+    check_session(req);
 }
 
 const struct stage auth_stage = {

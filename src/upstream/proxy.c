@@ -28,6 +28,7 @@
 #include "core/worker.h"
 #include "http/http_headers.h"
 #include "net/conn.h"
+#include "policy/auth.h"
 #include "upstream/upstream_pool.h"
 #include "util/accesslog.h"
 #include "util/bufpool.h"
@@ -150,6 +151,7 @@ proxy_forward(struct req *req)
         .request_id = {req->request_id, req->request_id_len},
         .upstream = req->route->upstream,
         .extra = {req->upstream_extra.p, req->upstream_extra.len},
+        .credentials = auth_credentials(req->cfg),
     };
     http_headers_build_request(&req->out, &fr);
     req->req_body_done = http_msg_complete(&req->body_parser);

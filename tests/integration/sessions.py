@@ -1,0 +1,131 @@
+"""
+sessions.py - helpers for tests of sessions and tokens (SPEC sections 5, 8):
+a redis-server that a test can kill and restart on its port, key pairs
+from `sluice keygen`, a config with tokens and plans, sessions created
+through the admin API, and Redis's own command counts.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import harness as h
+
+
+class Redis:
+    """A redis-server of this test's own, on a fixed port it keeps across
+    restarts (so a restarted Redis is the same address for sluice)."""
+
+    def __init__(self, env, extra_args=(), port=None):
+        self.env = env
+        self.port = port or h.free_port()
+        self.extra = list(extra_args)
+        self.proc = None
+        self.start()
+
+    def start(self, timeout=5.0):
+        exe = shutil.which('redis-server')
+        if not exe:
+            raise RuntimeError('redis-server not found')
+        self.proc = self.env._spawn('redis', [exe, '--port', str(self.port), '--bind', '127.0.0.1',
+                                              '--save', '', '--appendonly', 'no',
+                                              '--dir', self.env.tmp] + self.extra)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.alive():
+            if h.port_accepts(self.port):
+                return
+            time.sleep(0.02)
+        raise RuntimeError('redis-server did not start on %d' % self.port)
+
+    def kill(self):
+        self.proc.stop(grace_s=0.5)
+        h.poll(lambda: not h.port_accepts(self.port), 3.0)
+
+    def cli(self, *args):
+        """Runs redis-cli against this server; returns its stdout, stripped."""
+        r = subprocess.run(['redis-cli', '-p', str(self.port)] + [str(a) for a in args],
+                           capture_output=True, timeout=10, text=True)
+        return r.stdout.strip()
+
+    def commandstats(self):
+        """{command: calls} from INFO commandstats."""
+        out = {}
+        for line in self.cli('INFO', 'commandstats').splitlines():
+            if not line.startswith('cmdstat_'):
+                continue
+            name, rest = line[len('cmdstat_'):].split(':', 1)
+            fields = dict(kv.split('=', 1) for kv in rest.split(','))
+            out[name] = int(fields['calls'])
+        return out
+
+    def calls_since(self, before, exclude=('info', 'ping')):
+        """Commands run since the stats `before` (INFO itself and PINGs aside)."""
+        now = self.commandstats()
+        return {k: v - before.get(k, 0) for k, v in now.items()
+                if v - before.get(k, 0) > 0 and k not in exclude}
+
+
+def keygen(env, local=False):
+    """{'secret': 'k4.secret...', 'public': ..., 'pid': ...} from `sluice keygen`."""
+    r = env.run_sluice(['keygen'] + (['--local'] if local else []))
+    if r.returncode != 0:
+        raise RuntimeError('sluice keygen failed: %s' % r.stderr)
+    out = {}
+    for line in r.stdout.decode().splitlines():
+        k, v = line.split(':', 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def config(mock_port, redis_port, keys, routes=None, tokens=None, redis=None, **kw):
+    """h.default_config with redis, tokens (keys: list of {'secret': ...}) and
+    a plan 'free' with no limits that count (the limits issue adds them)."""
+    if routes is None:
+        routes = [h.route('secure', '/echo', auth='required'),
+                  h.route('maybe', '/v1/models', auth='optional'),
+                  h.route('open', '/small')]
+    cfg = h.default_config(mock_port, redis_port=redis_port, routes=routes, **kw)
+    t = {'keys': keys}
+    t.update(tokens or {})
+    cfg['tokens'] = t
+    if redis:
+        cfg['redis'] = dict(cfg['redis'], **redis)
+    cfg['plans'] = {'free': {'limits': [{'name': 'per_minute', 'requests': 1000000,
+                                         'window': '1m'}]},
+                    'pro': {'limits': [{'name': 'per_minute', 'requests': 1000000,
+                                        'window': '1m'}]}}
+    return cfg
+
+
+def create_session(gw, user='alice', plan=None, ttl=None):
+    """POST /v1/sessions; returns (response, parsed JSON or None)."""
+    body = {'user': user}
+    if plan is not None:
+        body['plan'] = plan
+    if ttl is not None:
+        body['ttl'] = ttl
+    import json
+    r = gw.admin('POST', '/v1/sessions', body=json.dumps(body),)
+    return r, h.json_body(r)
+
+
+def token_for(gw, user='alice', **kw):
+    r, j = create_session(gw, user, **kw)
+    if r.status != 201 or not j or 'token' not in j:
+        raise RuntimeError('session creation failed: %d %r' % (r.status, r.body[:300]))
+    return j['token']
+
+
+def bearer(token):
+    return [('Authorization', 'Bearer ' + token)]
+
+
+def wait_ready(gw, timeout=5.0):
+    """Until /readyz says Redis is up (sluice connected and loaded its scripts)."""
+    def ready():
+        r = h.get(gw.admin_port, '/readyz')
+        j = h.json_body(r) or {}
+        return (j.get('redis') or {}).get('status') == 'up'
+    return h.poll(ready, timeout)
