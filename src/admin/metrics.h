@@ -30,7 +30,7 @@ void metrics_record_upstream_error(struct metrics_shard *shard, const char *upst
 
 /* One Redis round trip: sluice_redis_duration_seconds when it answered,
  * sluice_redis_errors_total (duration ignored) when it failed or timed out.
- * Thread-safe (global atomics); fed by the admin's PING for now. */
+ * Thread-safe (global atomics); fed by every redis_client (observe). */
 void metrics_record_redis(uint64_t duration_us, bool error);
 
 /* Appends the Prometheus text exposition of every shard, plus

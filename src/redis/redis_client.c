@@ -602,9 +602,11 @@ fail:
  * failed on the next turn, and never sees a half-closed client.
  */
 static void
-conn_break(struct redis_client *rc, const char *why)
+conn_break(struct redis_client *rc, const char *why_in)
 {
     struct pending_list dead = {NULL, NULL};
+    char why[320];
+    snprintf(why, sizeof(why), "%s", why_in); /* why_in may live in rc->tls, freed below */
     if (rc->io_what != 0)
         event_del(rc->io);
     rc->io_what = 0;

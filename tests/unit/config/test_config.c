@@ -407,7 +407,7 @@ static const struct {
      HEAD "routes: [ { upstream: llm } ]\nhttp: { trusted_proxies: [10.0.0.0/33] }\n",
      ":6:27: http.trusted_proxies[0]: '10.0.0.0/33' is not an IP address or CIDR block"},
     {"bad redis url", HEAD "routes: [ { upstream: llm } ]\nredis: { url: http://x }\n",
-     ":6:15: redis.url: 'http://x' is not a redis:// or unix:// URL"},
+     ":6:15: redis.url: bad Redis URL: not a redis://, rediss:// or unix:// URL"},
     {"admin without token", HEAD "routes: [ { upstream: llm } ]\nadmin: { listen: 127.0.0.1:1 }\n",
      ":6:8: admin: missing required key 'token'"},
     {"cache without ttl", HEAD "routes: [ { upstream: llm, cache: { scope: user } } ]\n",

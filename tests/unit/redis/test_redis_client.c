@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -78,6 +79,7 @@ redis_start(int wait_port, const char *wait_path, ...)
     argv[n] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan if this test crashes */
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         execvp("redis-server", (char **)argv);
