@@ -413,6 +413,8 @@ static void
 stage_abandon(struct req *req)
 {
     struct worker *w = req->worker;
+    if (req->status == 0)
+        req->status = 499; /* as proxy_abort logs a client that closed first */
     req_finish(req);
     worker_conn_closed(w);
 }

@@ -31,7 +31,7 @@ class Redis:
             raise RuntimeError('redis-server not found')
         self.proc = self.env._spawn('redis', [exe, '--port', str(self.port), '--bind', '127.0.0.1',
                                               '--save', '', '--appendonly', 'no',
-                                              '--dir', self.env.tmp] + self.extra)
+                                              '--dir', self.env.tmp, '--enable-debug-command', 'yes'] + self.extra)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.alive():
             if h.port_accepts(self.port):

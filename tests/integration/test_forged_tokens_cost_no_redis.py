@@ -39,11 +39,11 @@ def main(t, env):
     tampered_sig = head + b64(bytes(raw)) + '.' + footer
     tampered_footer = head + body + '.' + b64(b'{"kid":"k4.pid.AAAA"}')
     no_footer = head + body  # footer is signed: dropping it breaks the signature
-    # The footer's base64url (83 characters for a kid) ends in a character
-    # with 2 spare bits: flip one and a lenient decoder reads the same bytes,
+    # The footer's base64url ends in a character with spare low bits (its
+    # length is not a multiple of 4): flip one and a lenient decoder reads the same bytes,
     # so the signature would still verify. Canonical decoding refuses it.
     alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-    assert len(footer) % 4 == 3, footer
+    assert len(footer) % 4 in (2, 3), footer
     alt = alphabet[alphabet.index(footer[-1]) ^ 1]
     assert unb64(footer[:-1] + alt) == unb64(footer)
     noncanonical = head + body + '.' + footer[:-1] + alt
@@ -76,7 +76,12 @@ def main(t, env):
     before = redis.commandstats()
     for _ in range(3):
         t.eq(h.get(gw.port, '/echo', s.bearer(good)).status, 200, 'the genuine token: 200')
-    t.eq(redis.calls_since(before), {'evalsha': 3}, 'exactly one EVALSHA per admitted request')
+    calls = redis.calls_since(before)
+    # commandstats counts the calls a script makes inside Redis too.
+    inner = {k: v for k, v in calls.items() if k != 'evalsha'}
+    t.eq(calls.get('evalsha'), 3, 'exactly one EVALSHA per admitted request', calls)
+    t.ok(set(inner) <= {'hmget', 'time', 'pexpire'}, 'and no command besides it (only the '
+         "script's own calls inside Redis)", calls)
 
 
 h.run(main)
