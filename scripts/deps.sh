@@ -7,6 +7,9 @@ packages=(meson ninja-build pkg-config gcc libc6-dev libevent-dev libhiredis-dev
           libsodium-dev libyaml-dev libjansson-dev libssl-dev redis-server redis-tools openssl
           python3 curl)
 packages+=("$@")
+# The token interoperability test runs npm's paseto under Node.js; a Node
+# from elsewhere (nodesource) that brings its own npm is fine as it is.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

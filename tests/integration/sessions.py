@@ -18,10 +18,12 @@ class Redis:
     """A redis-server of this test's own, on a fixed port it keeps across
     restarts (so a restarted Redis is the same address for sluice)."""
 
-    def __init__(self, env, extra_args=(), port=None):
+    def __init__(self, env, extra_args=(), port=None, tls=None):
+        """tls: {'cert': ..., 'key': ..., 'ca': ...} serves TLS only, on port."""
         self.env = env
         self.port = port or h.free_port()
         self.extra = list(extra_args)
+        self.tls = tls
         self.proc = None
         self.start()
 
@@ -29,9 +31,14 @@ class Redis:
         exe = shutil.which('redis-server')
         if not exe:
             raise RuntimeError('redis-server not found')
-        self.proc = self.env._spawn('redis', [exe, '--port', str(self.port), '--bind', '127.0.0.1',
-                                              '--save', '', '--appendonly', 'no',
-                                              '--dir', self.env.tmp, '--enable-debug-command', 'yes'] + self.extra)
+        ports = ['--port', str(self.port)]
+        if self.tls:
+            ports = ['--port', '0', '--tls-port', str(self.port), '--tls-cert-file',
+                     self.tls['cert'], '--tls-key-file', self.tls['key'], '--tls-ca-cert-file',
+                     self.tls['ca'], '--tls-auth-clients', 'no']
+        self.proc = self.env._spawn('redis', [exe] + ports + [
+            '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', self.env.tmp,
+            '--dbfilename', 'dump-%d.rdb' % self.port, '--enable-debug-command', 'yes'] + self.extra)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.alive():
             if h.port_accepts(self.port):
@@ -45,7 +52,8 @@ class Redis:
 
     def cli(self, *args):
         """Runs redis-cli against this server; returns its stdout, stripped."""
-        r = subprocess.run(['redis-cli', '-p', str(self.port)] + [str(a) for a in args],
+        tls = ['--tls', '--cacert', self.tls['ca']] if self.tls else []
+        r = subprocess.run(['redis-cli', '-p', str(self.port)] + tls + [str(a) for a in args],
                            capture_output=True, timeout=10, text=True)
         return r.stdout.strip()
 
