@@ -354,10 +354,13 @@ handle_user(struct config *cfg, struct redis_client *rc, struct evhttp_request *
         return;
     }
     const char *keys[] = {index};
-    const char *args[] = {prefix};
-    bool list = cmd == EVHTTP_REQ_GET;
-    call_script(rc, op_new(list ? OP_LIST : OP_REVOKE_ALL, cfg, req),
-                list ? "session_list" : "session_revoke_all", 1, keys, 1, args);
+    char now[24];
+    snprintf(now, sizeof(now), "%lld", (long long)clock_wall_ms());
+    const char *args[] = {prefix, now};
+    if (cmd == EVHTTP_REQ_GET)
+        call_script(rc, op_new(OP_LIST, cfg, req), "session_list", 1, keys, 2, args);
+    else
+        call_script(rc, op_new(OP_REVOKE_ALL, cfg, req), "session_revoke_all", 1, keys, 1, args);
 }
 
 bool
