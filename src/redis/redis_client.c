@@ -55,6 +55,7 @@
 
 #include "config/redis_url.h"
 #include "redis/redis_script.h"
+#include "redis/resp.h"
 #include "redis/redis_tls.h"
 #include "sluice.h"
 #include "util/clock.h"
@@ -199,6 +200,15 @@ pending_new(struct redis_client *rc, enum pending_kind kind, redis_reply_cb cb, 
     p->start_us = clock_now_us();
     p->deadline_us = p->start_us + (int64_t)rc->timeout_ms * 1000;
     return p;
+}
+
+/* The command's bytes, owned by p (kept for a NOSCRIPT retry). */
+static void
+encode(struct pending *p, int argc, const char *const *argv, const size_t *lens)
+{
+    p->cmd_len = resp_encoded_len(argc, lens);
+    p->cmd = xmalloc(p->cmd_len);
+    resp_encode(p->cmd, argc, argv, lens);
 }
 
 static void
@@ -409,9 +419,7 @@ send_internal(struct redis_client *rc, enum pending_kind kind, const char *what,
     struct pending *p = pending_new(rc, kind, NULL, NULL);
     p->what = what;
     p->script = script;
-    int len = redisFormatCommandArgv(&p->cmd, argc, argv, argvlen);
-    SL_ASSERT(len > 0);
-    p->cmd_len = (size_t)len;
+    encode(p, argc, argv, argvlen);
     send_pending(rc, p);
 }
 
@@ -982,9 +990,7 @@ redis_client_command(struct redis_client *rc, const char *route_key, size_t rout
 {
     SL_ASSERT(cb != NULL && argc > 0);
     struct pending *p = pending_new(rc, PENDING_USER, cb, arg);
-    int len = redisFormatCommandArgv(&p->cmd, argc, (const char **)argv, argvlen);
-    SL_ASSERT(len > 0);
-    p->cmd_len = (size_t)len;
+    encode(p, argc, argv, argvlen);
     submit(rc, p);
 }
 
@@ -999,11 +1005,10 @@ redis_client_script(struct redis_client *rc, const struct redis_script *script, 
     size_t argc = 3 + (size_t)nkeys + (size_t)nargs;
     const char **argv = argc <= REDIS_SCRIPT_ARGV_STACK ? sargv : xmalloc(argc * sizeof(*argv));
     size_t *lens = argc <= REDIS_SCRIPT_ARGV_STACK ? slens : xmalloc(argc * sizeof(*lens));
-    char nk[16];
-    snprintf(nk, sizeof(nk), "%d", nkeys);
+    char nk[20];
     argv[0] = "EVALSHA", lens[0] = 7;
     argv[1] = script->sha1, lens[1] = 40;
-    argv[2] = nk, lens[2] = strlen(nk);
+    argv[2] = nk, lens[2] = resp_format_uint(nk, (size_t)nkeys);
     for (int i = 0; i < nkeys; i++)
         argv[3 + i] = keys[i], lens[3 + i] = keylens[i];
     for (int i = 0; i < nargs; i++)
@@ -1011,9 +1016,7 @@ redis_client_script(struct redis_client *rc, const struct redis_script *script, 
 
     struct pending *p = pending_new(rc, PENDING_SCRIPT, cb, arg);
     p->script = script;
-    int len = redisFormatCommandArgv(&p->cmd, (int)argc, argv, lens);
-    SL_ASSERT(len > 0);
-    p->cmd_len = (size_t)len;
+    encode(p, (int)argc, argv, lens);
     if (argv != sargv) {
         free(argv);
         free(lens);

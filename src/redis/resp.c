@@ -1,0 +1,67 @@
+/*
+ * resp.c - RESP command encoding.
+ */
+#include "redis/resp.h"
+
+#include <string.h>
+
+size_t
+resp_format_uint(char *out, size_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t
+digits(size_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+size_t
+resp_encoded_len(int argc, const size_t *lens)
+{
+    size_t n = 1 + digits((size_t)argc) + 2;
+    for (int i = 0; i < argc; i++)
+        n += 1 + digits(lens[i]) + 2 + lens[i] + 2;
+    return n;
+}
+
+/* A marker, a number and CRLF: "*3\r\n", "$7\r\n". */
+static size_t
+put_header(char *out, char marker, size_t v)
+{
+    out[0] = marker;
+    size_t n = 1 + resp_format_uint(out + 1, v);
+    out[n] = '\r';
+    out[n + 1] = '\n';
+    return n + 2;
+}
+
+size_t
+resp_encode(char *out, int argc, const char *const *argv, const size_t *lens)
+{
+    size_t n = put_header(out, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        n += put_header(out + n, '$', lens[i]);
+        if (lens[i] > 0)
+            memcpy(out + n, argv[i], lens[i]);
+        n += lens[i];
+        out[n] = '\r';
+        out[n + 1] = '\n';
+        n += 2;
+    }
+    return n;
+}

@@ -1,0 +1,52 @@
+/*
+ * test_resp.c - our RESP encoder writes exactly what hiredis's
+ * redisFormatCommandArgv writes, for binary and empty arguments and
+ * lengths across digit boundaries.
+ */
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redis/resp.h"
+#include "tap.h"
+
+static void
+check(int argc, const char *const *argv, const size_t *lens, const char *what)
+{
+    char *want;
+    int want_len = redisFormatCommandArgv(&want, argc, (const char **)argv, lens);
+    size_t len = resp_encoded_len(argc, lens);
+    char *got = malloc(len);
+    size_t n = resp_encode(got, argc, argv, lens);
+    ok(n == len && (int)n == want_len && memcmp(got, want, n) == 0, "%s: same bytes as hiredis",
+       what);
+    free(got);
+    free(want);
+}
+
+int
+main(void)
+{
+    const char *a1[] = {"PING"};
+    size_t l1[] = {4};
+    check(1, a1, l1, "one argument");
+    const char *a2[] = {"EVALSHA", "0123456789012345678901234567890123456789", "1", "k", "", "a\0b"};
+    size_t l2[] = {7, 40, 1, 1, 0, 3};
+    check(6, a2, l2, "empty and binary arguments");
+    static char big[100001];
+    memset(big, 'x', sizeof(big));
+    const char *a3[12];
+    size_t l3[12];
+    size_t sizes[] = {0, 1, 9, 10, 11, 99, 100, 999, 1000, 9999, 10000, 100001};
+    for (int i = 0; i < 12; i++) {
+        a3[i] = big;
+        l3[i] = sizes[i];
+    }
+    check(12, a3, l3, "lengths across digit boundaries, 12 arguments");
+    char d[20];
+    size_t n = resp_format_uint(d, 0);
+    ok(n == 1 && d[0] == '0', "0 formats as one digit");
+    n = resp_format_uint(d, 18446744073709551615ULL);
+    ok(n == 20 && memcmp(d, "18446744073709551615", 20) == 0, "the largest size_t");
+    return tap_done();
+}
