@@ -123,8 +123,12 @@ http_credentials_token(const struct http_head *head, const struct http_credentia
 {
     for (unsigned i = 0; i < head->nheaders; i++) {
         const struct http_header *h = &head->headers[i];
-        if (is_token_header(where, h->name))
-            return http_credentials_from_header(h->name, h->value);
+        if (!is_token_header(where, h->name))
+            continue;
+        /* An Authorization of another scheme carries no token: the cookie may. */
+        struct sl_slice t = http_credentials_from_header(h->name, h->value);
+        if (t.len > 0)
+            return t;
     }
     return http_credentials_cookie(head, where->cookie);
 }

@@ -58,7 +58,8 @@ claims_for(struct req *req, struct sl_slice token, struct token_claims *claims)
     int64_t now_s = clock_wall_ms() / 1000;
     unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES];
     claims_cache_digest(cache, token.p, token.len, digest);
-    switch (claims_cache_get(cache, digest, now_s, claims)) {
+    const struct token_keyring *ring = req->cfg->tokens.keyring;
+    switch (claims_cache_get(cache, digest, ring, now_s, claims)) {
     case CLAIMS_CACHE_VALID:
         return TOKEN_OK;
     case CLAIMS_CACHE_REFUSED:
@@ -66,13 +67,13 @@ claims_for(struct req *req, struct sl_slice token, struct token_claims *claims)
     case CLAIMS_CACHE_MISS:
         break;
     }
-    if (req->cfg->tokens.keyring == NULL)
+    if (ring == NULL)
         return TOKEN_INVALID;
-    enum token_result r = token_verify(req->cfg->tokens.keyring, token.p, token.len, now_s, claims);
+    enum token_result r = token_verify(ring, token.p, token.len, now_s, claims);
     if (r == TOKEN_OK)
-        claims_cache_put(cache, digest, claims);
+        claims_cache_put(cache, digest, ring, claims);
     else if (r == TOKEN_INVALID)
-        claims_cache_put_refused(cache, digest, now_s);
+        claims_cache_put_refused(cache, digest, ring, now_s);
     return r;
 }
 

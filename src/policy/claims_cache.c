@@ -12,6 +12,7 @@ struct claims_slot {
     unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES];
     enum claims_cache_result state; /* MISS: the slot is empty */
     int64_t until_s;                /* the entry holds until then */
+    const void *ring;               /* the key ring it was verified with (compared only) */
     struct token_claims claims;     /* VALID */
 };
 
@@ -73,10 +74,11 @@ slot_for(const struct claims_cache *cc, const unsigned char *digest)
 
 enum claims_cache_result
 claims_cache_get(struct claims_cache *cc, const unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES],
-                 int64_t now_s, struct token_claims *out)
+                 const void *ring, int64_t now_s, struct token_claims *out)
 {
     struct claims_slot *s = slot_for(cc, digest);
-    if (s->state == CLAIMS_CACHE_MISS || memcmp(s->digest, digest, CLAIMS_CACHE_DIGEST_BYTES) != 0)
+    if (s->state == CLAIMS_CACHE_MISS || s->ring != ring ||
+        memcmp(s->digest, digest, CLAIMS_CACHE_DIGEST_BYTES) != 0)
         return CLAIMS_CACHE_MISS;
     if (now_s > s->until_s) {
         s->state = CLAIMS_CACHE_MISS;
@@ -89,9 +91,10 @@ claims_cache_get(struct claims_cache *cc, const unsigned char digest[CLAIMS_CACH
 
 void
 claims_cache_put(struct claims_cache *cc, const unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES],
-                 const struct token_claims *claims)
+                 const void *ring, const struct token_claims *claims)
 {
     struct claims_slot *s = slot_for(cc, digest);
+    s->ring = ring;
     memcpy(s->digest, digest, CLAIMS_CACHE_DIGEST_BYTES);
     s->claims = *claims;
     s->until_s = claims->exp_s + TOKEN_LEEWAY_S;
@@ -100,9 +103,11 @@ claims_cache_put(struct claims_cache *cc, const unsigned char digest[CLAIMS_CACH
 
 void
 claims_cache_put_refused(struct claims_cache *cc,
-                         const unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES], int64_t now_s)
+                         const unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES], const void *ring,
+                         int64_t now_s)
 {
     struct claims_slot *s = slot_for(cc, digest);
+    s->ring = ring;
     memcpy(s->digest, digest, CLAIMS_CACHE_DIGEST_BYTES);
     s->until_s = now_s + CLAIMS_CACHE_REFUSED_S;
     s->state = CLAIMS_CACHE_REFUSED;

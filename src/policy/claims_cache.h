@@ -45,15 +45,19 @@ enum claims_cache_result {
 
 /* What is remembered of the token with this digest at now_s (an entry
  * past its time is dropped and reported as a miss). */
+/* ring: the key ring the request verifies with; an entry made under
+ * another one (a request that began before a reload) is a miss. */
 enum claims_cache_result claims_cache_get(struct claims_cache *cc,
                                           const unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES],
-                                          int64_t now_s, struct token_claims *out);
+                                          const void *ring, int64_t now_s,
+                                          struct token_claims *out);
 
 /* Remembers claims that token_verify() accepted. */
 void claims_cache_put(struct claims_cache *cc, const unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES],
-                      const struct token_claims *claims);
+                      const void *ring, const struct token_claims *claims);
 /* Remembers that token_verify() refused the token (TOKEN_INVALID) at now_s. */
 void claims_cache_put_refused(struct claims_cache *cc,
-                              const unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES], int64_t now_s);
+                              const unsigned char digest[CLAIMS_CACHE_DIGEST_BYTES],
+                              const void *ring, int64_t now_s);
 
 #endif

@@ -142,6 +142,9 @@ proxy_forward(struct req *req)
 {
     struct conn *c = req->conn;
     c->state = CONN_EXCHANGE;
+    /* A stage that waited on Redis left its backstop deadline armed: the
+     * exchange sets its own from here on. */
+    conn_set_deadline(c, 0);
     char peer_ip[INET6_ADDRSTRLEN];
     struct http_forward_request fr = {
         .head = &req->head,

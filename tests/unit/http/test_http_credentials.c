@@ -56,8 +56,8 @@ test_token_sources(void)
         {"Cookie: SLUICE_SESSION=no\r\n", "", "cookie names are case-sensitive"},
         {"Authorization: Bearer h\r\nCookie: sluice_session=c\r\n", "h",
          "the header wins over the cookie"},
-        {"Authorization: Basic x\r\nCookie: sluice_session=c\r\n", "",
-         "a non-Bearer Authorization is the only credential looked at"},
+        {"Authorization: Basic x\r\nCookie: sluice_session=c\r\n", "c",
+         "a non-Bearer Authorization carries no token: the cookie does"},
         {"", "", "nothing"},
     };
     for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++)

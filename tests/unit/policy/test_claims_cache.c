@@ -9,6 +9,9 @@
 #include "policy/session_keys.h"
 #include "tap.h"
 
+static const int ring_a, ring_b;
+#define RING (&ring_a)
+
 static void
 test_valid_until_exp(void)
 {
@@ -16,16 +19,16 @@ test_valid_until_exp(void)
     unsigned char d[CLAIMS_CACHE_DIGEST_BYTES];
     claims_cache_digest(cc, "tok-a", 5, d);
     struct token_claims c = {.sub = "alice", .jti = "s1", .exp_s = 1000}, out;
-    is_int(claims_cache_get(cc, d, 900, &out), CLAIMS_CACHE_MISS, "unknown token: miss");
-    claims_cache_put(cc, d, &c);
+    is_int(claims_cache_get(cc, d, RING, 900, &out), CLAIMS_CACHE_MISS, "unknown token: miss");
+    claims_cache_put(cc, d, RING, &c);
     memset(&out, 0, sizeof(out));
-    is_int(claims_cache_get(cc, d, 900, &out), CLAIMS_CACHE_VALID, "remembered: valid");
+    is_int(claims_cache_get(cc, d, RING, 900, &out), CLAIMS_CACHE_VALID, "remembered: valid");
     is_str(out.sub, "alice", "the claims come back");
-    is_int(claims_cache_get(cc, d, 1000 + TOKEN_LEEWAY_S, &out), CLAIMS_CACHE_VALID,
+    is_int(claims_cache_get(cc, d, RING, 1000 + TOKEN_LEEWAY_S, &out), CLAIMS_CACHE_VALID,
            "still valid within the leeway");
-    is_int(claims_cache_get(cc, d, 1001 + TOKEN_LEEWAY_S, &out), CLAIMS_CACHE_MISS,
+    is_int(claims_cache_get(cc, d, RING, 1001 + TOKEN_LEEWAY_S, &out), CLAIMS_CACHE_MISS,
            "past exp + leeway: a miss (verified again, then expired)");
-    is_int(claims_cache_get(cc, d, 900, &out), CLAIMS_CACHE_MISS, "and the entry is gone");
+    is_int(claims_cache_get(cc, d, RING, 900, &out), CLAIMS_CACHE_MISS, "and the entry is gone");
     claims_cache_free(cc);
 }
 
@@ -36,10 +39,10 @@ test_refused_for_a_while(void)
     unsigned char d[CLAIMS_CACHE_DIGEST_BYTES];
     struct token_claims out;
     claims_cache_digest(cc, "forged", 6, d);
-    claims_cache_put_refused(cc, d, 100);
-    is_int(claims_cache_get(cc, d, 100 + CLAIMS_CACHE_REFUSED_S, &out), CLAIMS_CACHE_REFUSED,
+    claims_cache_put_refused(cc, d, RING, 100);
+    is_int(claims_cache_get(cc, d, RING, 100 + CLAIMS_CACHE_REFUSED_S, &out), CLAIMS_CACHE_REFUSED,
            "a refused token is remembered");
-    is_int(claims_cache_get(cc, d, 101 + CLAIMS_CACHE_REFUSED_S, &out), CLAIMS_CACHE_MISS,
+    is_int(claims_cache_get(cc, d, RING, 101 + CLAIMS_CACHE_REFUSED_S, &out), CLAIMS_CACHE_MISS,
            "for CLAIMS_CACHE_REFUSED_S only");
     claims_cache_free(cc);
 }
@@ -53,13 +56,15 @@ test_digests_and_slots(void)
     claims_cache_digest(cc, "tok-b", 5, b);
     ok(memcmp(a, b, sizeof(a)) != 0, "different tokens, different digests");
     struct token_claims ca = {.sub = "alice", .exp_s = 1000}, out;
-    claims_cache_put(cc, a, &ca);
-    is_int(claims_cache_get(cc, b, 10, &out), CLAIMS_CACHE_MISS,
+    claims_cache_put(cc, a, RING, &ca);
+    is_int(claims_cache_get(cc, b, RING, 10, &out), CLAIMS_CACHE_MISS,
            "another token in the same slot is a miss, not alice's claims");
-    claims_cache_put_refused(cc, b, 10);
-    is_int(claims_cache_get(cc, a, 10, &out), CLAIMS_CACHE_MISS, "the newer entry replaced it");
+    claims_cache_put_refused(cc, b, RING, 10);
+    is_int(claims_cache_get(cc, a, RING, 10, &out), CLAIMS_CACHE_MISS, "the newer entry replaced it");
+    is_int(claims_cache_get(cc, b, &ring_b, 10, &out), CLAIMS_CACHE_MISS,
+           "an entry of another key ring is a miss (a request that began before a reload)");
     claims_cache_clear(cc);
-    is_int(claims_cache_get(cc, b, 10, &out), CLAIMS_CACHE_MISS, "cleared");
+    is_int(claims_cache_get(cc, b, RING, 10, &out), CLAIMS_CACHE_MISS, "cleared");
     struct claims_cache *other = claims_cache_new(1);
     unsigned char a2[CLAIMS_CACHE_DIGEST_BYTES];
     claims_cache_digest(other, "tok-a", 5, a2);
