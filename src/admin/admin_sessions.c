@@ -307,9 +307,12 @@ split_user_path(const char *path, char **user, const char **id)
     if (rest[0] != '\0' && (rest[0] != '/' || rest[1] == '\0' || strchr(rest + 1, '/') != NULL))
         return -1;
     char *raw = xstrndup(p, (size_t)(slash - p));
-    *user = evhttp_uridecode(raw, 0, NULL);
+    size_t len = 0;
+    *user = evhttp_uridecode(raw, 0, &len);
     free(raw);
     *id = rest[0] == '/' ? rest + 1 : NULL;
+    if (*user != NULL && strlen(*user) != len)
+        (*user)[0] = '\0'; /* a decoded NUL: "alice%00x" must not name alice (400 below) */
     return *user != NULL ? 0 : -1;
 }
 

@@ -137,3 +137,18 @@ def wait_ready(gw, timeout=5.0):
         j = h.json_body(r) or {}
         return (j.get('redis') or {}).get('status') == 'up'
     return h.poll(ready, timeout)
+
+
+class Gateway:
+    """The usual scene of a session test: the mock, a Redis of its own, a key
+    pair, and one sluice with an `auth: required` route /echo, ready."""
+
+    def __init__(self, env, **config_kw):
+        self.mock = env.start_mock()
+        self.redis = Redis(env)
+        self.kp = keygen(env)
+        config_kw.setdefault('routes', [h.route('secure', '/echo', auth='required')])
+        self.cfg = config(self.mock.port, self.redis.port, [{'secret': self.kp['secret']}],
+                          **config_kw)
+        self.gw = env.start_sluice(self.cfg)
+        wait_ready(self.gw)

@@ -18,14 +18,8 @@ def parse_time(text):
 
 
 def main(t, env):
-    mock = env.start_mock()
-    redis = s.Redis(env)
-    kp = s.keygen(env)
-    cfg = s.config(mock.port, redis.port, [{'secret': kp['secret']}],
-                   routes=[h.route('secure', '/echo', auth='required')],
-                   tokens={'max_lifetime': '2h', 'session_ttl': '10m'})
-    gw = env.start_sluice(cfg)
-    s.wait_ready(gw)
+    g = s.Gateway(env, tokens={'max_lifetime': '2h', 'session_ttl': '10m'})
+    mock, redis, kp, gw = g.mock, g.redis, g.kp, g.gw
 
     now = time.time()
     r, j = s.create_session(gw, 'alice', plan='free')
@@ -76,6 +70,9 @@ def main(t, env):
     t.eq((h.json_body(r) or {}).get('error'), 'not_found', '404 is JSON')
     r = gw.admin('GET', '/v1/users/a%20b/sessions')
     t.eq(r.status, 400, 'list for a bad user name: 400')
+    r = gw.admin('DELETE', '/v1/users/alice%00x/sessions')
+    t.eq(r.status, 400, 'an encoded NUL in the user name: 400, never alice')
+    t.eq(redis.cli('EXISTS', key), '1', "and alice's session is untouched")
 
     # ttl: the idle timeout, restarted by each use
     short = s.token_for(gw, 'carol', ttl=1)

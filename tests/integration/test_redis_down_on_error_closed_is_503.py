@@ -19,14 +19,8 @@ def timed_get(port, token):
 
 
 def main(t, env):
-    mock = env.start_mock()
-    redis = s.Redis(env)
-    kp = s.keygen(env)
-    cfg = s.config(mock.port, redis.port, [{'secret': kp['secret']}],
-                   routes=[h.route('secure', '/echo', auth='required')],
-                   redis={'timeout': '200ms'})
-    gw = env.start_sluice(cfg)
-    s.wait_ready(gw)
+    g = s.Gateway(env, redis={'timeout': '200ms'})
+    mock, redis, kp, gw = g.mock, g.redis, g.kp, g.gw
     token = s.token_for(gw, 'alice')
     t.eq(h.get(gw.port, '/echo', s.bearer(token)).status, 200, 'Redis up: 200')
 

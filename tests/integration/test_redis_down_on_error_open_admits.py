@@ -7,14 +7,8 @@ import sessions as s
 
 
 def main(t, env):
-    mock = env.start_mock()
-    redis = s.Redis(env)
-    kp = s.keygen(env)
-    cfg = s.config(mock.port, redis.port, [{'secret': kp['secret']}],
-                   routes=[h.route('secure', '/echo', auth='required')],
-                   redis={'on_error': 'open', 'timeout': '200ms'})
-    gw = env.start_sluice(cfg)
-    s.wait_ready(gw)
+    g = s.Gateway(env, redis={'on_error': 'open', 'timeout': '200ms'})
+    mock, redis, kp, gw = g.mock, g.redis, g.kp, g.gw
     token = s.token_for(gw, 'alice')
     fresh = s.token_for(gw, 'bob')  # never used before the outage: not in any cache
     redis.kill()

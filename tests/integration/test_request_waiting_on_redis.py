@@ -23,14 +23,8 @@ def slow_redis(redis, seconds):
 
 
 def main(t, env):
-    mock = env.start_mock()
-    redis = s.Redis(env)
-    kp = s.keygen(env)
-    cfg = s.config(mock.port, redis.port, [{'secret': kp['secret']}],
-                   routes=[h.route('secure', '/echo', auth='required')],
-                   redis={'timeout': '3s'})
-    gw = env.start_sluice(cfg)
-    s.wait_ready(gw)
+    g = s.Gateway(env, redis={'timeout': '3s'})
+    mock, redis, kp, gw = g.mock, g.redis, g.kp, g.gw
     token = s.token_for(gw, 'alice')
     req = h.build_request('GET', '/echo', s.bearer(token))
 
