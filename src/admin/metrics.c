@@ -57,6 +57,7 @@ struct metrics_shard {
     pthread_mutex_t mu; /* guards both tables; see file comment */
     struct series_table requests;
     struct series_table upstream_errors;
+    struct series_table limit_decisions; /* a = limit, b = decision */
     struct metrics_shard *next; /* borrowed link in the global list */
 };
 
@@ -186,6 +187,14 @@ metrics_record_upstream_error(struct metrics_shard *shard, const char *upstream,
 {
     pthread_mutex_lock(&shard->mu);
     table_get(&shard->upstream_errors, upstream, kind, 0)->count++;
+    pthread_mutex_unlock(&shard->mu);
+}
+
+void
+metrics_record_limit(struct metrics_shard *shard, const char *limit, const char *decision)
+{
+    pthread_mutex_lock(&shard->mu);
+    table_get(&shard->limit_decisions, limit, decision, 0)->count++;
     pthread_mutex_unlock(&shard->mu);
 }
 
@@ -349,17 +358,18 @@ render_requests(struct evbuffer *out, struct series_table *by_status, struct ser
     }
 }
 
+/* A counter family with two labels, a and b of each series. */
 static void
-render_upstream_errors(struct evbuffer *out, struct series_table *t)
+render_pairs(struct evbuffer *out, struct series_table *t, const char *family, const char *help,
+             const char *label_a, const char *label_b)
 {
-    add_header(out, "sluice_upstream_errors_total", "counter",
-               "Failed upstream exchanges, by upstream and kind.");
+    add_header(out, family, "counter", help);
     size_t n = table_sort(t);
     for (size_t i = 0; i < n; i++) {
         const struct series *s = &t->slots[i];
-        ADD_LIT(out, "sluice_upstream_errors_total{upstream=\"");
+        evbuffer_add_printf(out, "%s{%s=\"", family, label_a);
         add_label_value(out, s->a);
-        ADD_LIT(out, "\",kind=\"");
+        evbuffer_add_printf(out, "\",%s=\"", label_b);
         add_label_value(out, s->b);
         evbuffer_add_printf(out, "\"} %llu\n", (unsigned long long)s->count);
     }
@@ -410,14 +420,11 @@ render_redis(struct evbuffer *out)
         (unsigned long long)atomic_load_explicit(&redis_errors, memory_order_relaxed));
 }
 
-/* Rate limits and the cache arrive with their stages; their families are
- * declared now, empty, so dashboards and alerts can be written against
- * stable names. */
+/* The cache arrives with its stage; its family is declared now, empty,
+ * so dashboards and alerts can be written against a stable name. */
 static void
-render_policy_families(struct evbuffer *out)
+render_cache_family(struct evbuffer *out)
 {
-    add_header(out, "sluice_ratelimit_decisions_total", "counter",
-               "Rate-limit decisions by limit and decision.");
     add_header(out, "sluice_cache_results_total", "counter",
                "Response cache results by route and result.");
 }
@@ -425,7 +432,7 @@ render_policy_families(struct evbuffer *out)
 void
 metrics_render(struct evbuffer *out, const struct config *cfg)
 {
-    struct series_table by_status = {0}, by_route = {0}, errors = {0};
+    struct series_table by_status = {0}, by_route = {0}, errors = {0}, decisions = {0};
 
     /* Merge under the locks, format after: a worker waits at most for a
      * few table walks, never for evbuffer growth. */
@@ -435,17 +442,23 @@ metrics_render(struct evbuffer *out, const struct config *cfg)
         table_merge(&by_status, &s->requests);
         table_merge_by_route(&by_route, &s->requests);
         table_merge(&errors, &s->upstream_errors);
+        table_merge(&decisions, &s->limit_decisions);
         pthread_mutex_unlock(&s->mu);
     }
     pthread_mutex_unlock(&shards_mu);
 
     render_requests(out, &by_status, &by_route);
-    render_upstream_errors(out, &errors);
+    render_pairs(out, &errors, "sluice_upstream_errors_total",
+                 "Failed upstream exchanges, by upstream and kind.", "upstream", "kind");
     render_upstream_up(out, cfg);
     render_redis(out);
-    render_policy_families(out);
+    render_pairs(out, &decisions, "sluice_ratelimit_decisions_total",
+                 "Rate-limit decisions by limit and decision (admitted, refused).", "limit",
+                 "decision");
+    render_cache_family(out);
 
     table_deinit(&by_status);
     table_deinit(&by_route);
     table_deinit(&errors);
+    table_deinit(&decisions);
 }

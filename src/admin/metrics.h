@@ -28,6 +28,10 @@ void metrics_record_request(struct metrics_shard *shard, const char *route, unsi
 void metrics_record_upstream_error(struct metrics_shard *shard, const char *upstream,
                                    const char *kind);
 
+/* sluice_ratelimit_decisions_total{limit,decision}; decision is
+ * "admitted" or "refused". */
+void metrics_record_limit(struct metrics_shard *shard, const char *limit, const char *decision);
+
 /* One Redis round trip: sluice_redis_duration_seconds when it answered,
  * sluice_redis_errors_total (duration ignored) when it failed or timed out.
  * Thread-safe (global atomics); fed by every redis_client (observe). */

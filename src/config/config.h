@@ -109,6 +109,9 @@ struct config_limit {
     uint64_t estimate;  /* tokens limits: default 1000 */
 };
 
+/* A plan (or the anonymous block) has at most this many limits. */
+#define CONFIG_PLAN_MAX_LIMITS 16
+
 struct config_plan {
     char *name;                  /* owns */
     struct config_limit *limits; /* owns */

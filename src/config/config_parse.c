@@ -180,6 +180,21 @@ static const struct config_yaml_directive limit_directives[] = {
 };
 static const struct config_yaml_section limit_section = CONFIG_YAML_SECTION(limit_directives);
 
+static bool
+limit_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
 /* The rules one table cannot say: exactly one amount, window iff windowed. */
 static void
 limit_check(struct config_yaml *y, yaml_node_t *n, struct config_limit *lim, const char *where)
@@ -224,6 +239,10 @@ parse_limits(struct config_yaml *y, yaml_node_t *val, const char *where, struct 
 
     if (config_yaml_check_list(y, val, where) < 0)
         return;
+    if (config_yaml_list_len(val) > CONFIG_PLAN_MAX_LIMITS) {
+        config_yaml_error(y, val, "%s: at most %d limits", where, CONFIG_PLAN_MAX_LIMITS);
+        return;
+    }
     *out = xcalloc(config_yaml_list_len(val), sizeof(**out));
     for (size_t i = 0; i < config_yaml_list_len(val); i++) {
         yaml_node_t *item = config_yaml_seq_item(y, val, i);
@@ -235,6 +254,11 @@ parse_limits(struct config_yaml *y, yaml_node_t *val, const char *where, struct 
             config_yaml_is_null(item))
             continue;
         limit_check(y, item, lim, child);
+        if (lim->name != NULL && !limit_name_valid(lim->name))
+            config_yaml_error(y, config_yaml_map_find(y, item, "name"),
+                              "%s: a limit name is 1-64 of A-Z a-z 0-9 _ . - (it is quoted "
+                              "in RateLimit fields and part of Redis field names)",
+                              child);
         for (size_t j = 0; j + 1 < *nout && lim->name != NULL; j++)
             if ((*out)[j].name != NULL && strcmp((*out)[j].name, lim->name) == 0)
                 config_yaml_error(y, config_yaml_map_find(y, item, "name"),

@@ -4,10 +4,14 @@
  */
 #include "core/pipeline.h"
 
+#include "net/conn.h"
 #include "policy/auth.h"
+#include "policy/ratelimit.h"
+#include "util/bufpool.h"
 
 const struct stage *const pipeline_stages[] = {
     &auth_stage,
+    &ratelimit_stage,
 };
 const size_t pipeline_nstages = SL_ARRAY_LEN(pipeline_stages);
 
@@ -87,6 +91,28 @@ pipeline_response_head(struct req *req)
         if (req->stages_[i]->on_response_head != NULL)
             req->stages_[i]->on_response_head(req);
     }
+}
+
+struct sl_slice
+req_body_at_hand(const struct req *req)
+{
+    const struct conn *c = req->conn;
+    if (c == NULL || c->in == NULL || req->head.body == HTTP_BODY_NONE)
+        return (struct sl_slice){"", 0};
+    size_t len = buf_len(c->in);
+    if (req->head.body == HTTP_BODY_LENGTH && req->head.content_length < len)
+        len = (size_t)req->head.content_length;
+    return (struct sl_slice){c->in->data + c->in->start, len};
+}
+
+bool
+pipeline_observes_body(const struct req *req)
+{
+    for (unsigned i = 0; i < req->stages_run_; i++) {
+        if (req->stages_[i]->on_response_body != NULL)
+            return true;
+    }
+    return false;
 }
 
 void

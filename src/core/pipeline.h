@@ -7,7 +7,8 @@
  *                                  |  (each may suspend on I/O, then resume)
  *                                  +-> req_fail / req_respond: answered here
  *   response head  -> stage.on_response_head (add headers, e.g. RateLimit)
- *   response bytes -> stage.on_response_body (observe, never buffer)
+ *   response bytes -> stage.on_response_body (the decoded payload: chunk
+ *                     framing removed; observe, never buffer)
  *   exchange over  -> stage.on_done, for every stage whose run was called,
  *                     however it ended (complete, refused, client or upstream gone)
  *
@@ -33,6 +34,7 @@
 #ifndef SLUICE_PIPELINE_H
 #define SLUICE_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/req.h"
@@ -42,7 +44,8 @@ struct stage {
     void (*run)(struct req *req);
     /* Optional. The upstream's head is in req->resp_head; append lines to req->response_extra. */
     void (*on_response_head)(struct req *req);
-    /* Optional. Bytes of the response body as they pass (chunk framing included). */
+    /* Optional. The response body's payload as it passes, chunk framing
+     * removed (a tunnel's bytes from upstream, as they are). */
     void (*on_response_body)(struct req *req, const char *p, size_t len);
     /* Optional. Runs once after the exchange ended; req->outcome says how. */
     void (*on_done)(struct req *req);
@@ -89,6 +92,15 @@ void req_fail(struct req *req, unsigned status, const char *error, const char *m
 /* The same, with the whole reply (reply and its strings are copied before
  * anything is sent: they may live on the caller's stack). */
 void req_reply(struct req *req, const struct stage_reply *reply);
+
+/* The request body bytes that arrived with the head (at most the body's
+ * Content-Length; a chunked body's bytes still framed), for a stage that
+ * wants a bounded look (max_tokens) without holding the body back. Valid
+ * until the stage ends; empty when none came. */
+struct sl_slice req_body_at_hand(const struct req *req);
+
+/* True when some stage that ran observes the response body. */
+bool pipeline_observes_body(const struct req *req);
 
 /* Hooks: called by the proxy (pipeline_response_head for every head it
  * parses: interim 1xx heads are skipped here). */

@@ -23,6 +23,7 @@
 #include "net/listener.h"
 #include "redis/redis_client.h"
 #include "policy/claims_cache.h"
+#include "policy/ratelimit.h"
 #include "sluice.h"
 #include "upstream/upstream_pool.h"
 #include "util/accesslog.h"
@@ -176,6 +177,7 @@ switch_config(struct worker *w, struct config *cfg)
     /* Claims were verified with the old key ring: a removed key must stop
      * verifying at once. */
     claims_cache_clear(w->claims);
+    ratelimit_worker_reload(w->limits);
     if (reopen_log) {
         access_log_free(w->alog);
         open_access_log(w);
@@ -244,6 +246,7 @@ worker_new(unsigned id, struct config *cfg)
     w->bufs = bufpool_new(buf_size_for(cfg), WORKER_BUFFERS_KEPT);
     w->metrics = metrics_shard_new();
     w->claims = claims_cache_new(WORKER_CLAIMS_SLOTS);
+    w->limits = ratelimit_worker_new(w);
     unsigned char seed[sizeof(w->rid_seed_hex) / 2];
     randombytes_buf(seed, sizeof(seed));
     for (size_t i = 0; i < sizeof(seed); i++) {
@@ -346,6 +349,7 @@ worker_free(struct worker *w)
     if (pending != NULL)
         config_unref(pending);
     config_unref(w->cfg);
+    ratelimit_worker_free(w->limits);
     event_base_free(w->base);
     bufpool_free(w->bufs);
     claims_cache_free(w->claims);

@@ -28,6 +28,7 @@ struct conn_timer;
 struct req;
 struct claims_cache;
 struct redis_client;
+struct ratelimit_worker;
 
 struct worker {
     unsigned id;
@@ -49,6 +50,7 @@ struct worker {
                                            reload that changes redis.url/tls/timeout */
     struct metrics_shard *metrics;      /* borrowed: process-wide registry */
     struct claims_cache *claims;        /* owns: verified tokens (policy/claims_cache.h) */
+    struct ratelimit_worker *limits;    /* owns: refusals, held slots (policy/ratelimit.h) */
     struct conn *idle_head, *idle_tail; /* borrowed: idle connections, oldest first */
     struct conn *busy;                  /* borrowed: connections with a request */
     unsigned nconns;

@@ -685,7 +685,8 @@ trailer_step(struct http_msg_parser *mp, enum chunk_state st, unsigned char c)
 }
 
 static enum http_parse_result
-parse_chunked(struct http_msg_parser *mp, const char *buf, size_t len, size_t *consumed)
+parse_chunked(struct http_msg_parser *mp, const char *buf, size_t len, size_t *consumed,
+              const struct http_payload_sink *sink)
 {
     enum chunk_state st = (enum chunk_state)(mp->scanned_ & CH_STATE_MASK);
     size_t line_len = mp->scanned_ >> CH_STATE_BITS;
@@ -695,6 +696,8 @@ parse_chunked(struct http_msg_parser *mp, const char *buf, size_t len, size_t *c
             size_t take = len - i < mp->body_left_ ? len - i : (size_t)mp->body_left_;
             mp->body_left_ -= take;
             mp->body_bytes += take;
+            if (sink != NULL && take > 0)
+                sink->cb(sink->arg, buf + i, take);
             i += take;
             if (mp->body_left_ == 0)
                 st = CH_DATA_CR;
@@ -730,7 +733,8 @@ parse_chunked(struct http_msg_parser *mp, const char *buf, size_t len, size_t *c
 }
 
 enum http_parse_result
-http_parse_body(struct http_msg_parser *mp, const char *buf, size_t len, size_t *consumed)
+http_parse_body_payload(struct http_msg_parser *mp, const char *buf, size_t len, size_t *consumed,
+                        const struct http_payload_sink *sink)
 {
     *consumed = 0;
     if (mp->error != NULL)
@@ -738,22 +742,29 @@ http_parse_body(struct http_msg_parser *mp, const char *buf, size_t len, size_t 
     if (mp->complete_)
         return HTTP_PARSE_OK;
     if (mp->chunked_)
-        return parse_chunked(mp, buf, len, consumed);
+        return parse_chunked(mp, buf, len, consumed, sink);
     /* Content-Length: plain arithmetic, the common case stays cheap. */
+    enum http_parse_result r = HTTP_PARSE_INCOMPLETE;
+    size_t take = len; /* until close */
     if (mp->body_left_ > 0) {
-        size_t take = len < mp->body_left_ ? len : (size_t)mp->body_left_;
+        take = len < mp->body_left_ ? len : (size_t)mp->body_left_;
         mp->body_left_ -= take;
-        mp->body_bytes += take;
-        *consumed = take;
         if (mp->body_left_ == 0) {
             mp->complete_ = true;
-            return HTTP_PARSE_OK;
+            r = HTTP_PARSE_OK;
         }
-        return HTTP_PARSE_INCOMPLETE;
     }
-    *consumed = len; /* until close */
-    mp->body_bytes += len;
-    return HTTP_PARSE_INCOMPLETE;
+    mp->body_bytes += take;
+    *consumed = take;
+    if (sink != NULL && take > 0)
+        sink->cb(sink->arg, buf, take);
+    return r;
+}
+
+enum http_parse_result
+http_parse_body(struct http_msg_parser *mp, const char *buf, size_t len, size_t *consumed)
+{
+    return http_parse_body_payload(mp, buf, len, consumed, NULL);
 }
 
 const struct http_header *

@@ -94,6 +94,19 @@ enum http_parse_result http_parse_head(struct http_msg_parser *mp, struct http_h
 enum http_parse_result http_parse_body(struct http_msg_parser *mp, const char *buf, size_t len,
                                        size_t *consumed);
 
+/* Where http_parse_body_payload() shows the payload: the body's bytes
+ * with chunk framing removed, as they are framed, in pieces. */
+struct http_payload_sink {
+    void (*cb)(void *arg, const char *p, size_t len);
+    void *arg;
+};
+
+/* http_parse_body(), also handing the payload of what it framed to sink
+ * (NULL: none). */
+enum http_parse_result http_parse_body_payload(struct http_msg_parser *mp, const char *buf,
+                                               size_t len, size_t *consumed,
+                                               const struct http_payload_sink *sink);
+
 /* True once the message is complete (a body-less message is complete
  * right after its head). */
 static inline bool

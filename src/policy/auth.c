@@ -6,16 +6,15 @@
  *     -> claims: the worker's claims cache, else token_verify (in-process;
  *        a forged, tampered, expired or garbage token is refused here,
  *        before any Redis command)
- *     -> one EVALSHA of lua/check.lua: the session exists (and, with
- *        sliding sessions, its idle timer restarts)
- *     -> req_next, with X-Sluice-User/Session/Plan for the upstream
+ *     -> req_next, with the identity set (X-Sluice-User/Session/Plan for
+ *        the upstream); the ratelimit stage then checks the session in
+ *        Redis, in the one EVALSHA that also checks its limits
  *
  * auth: required needs all of it; optional treats a missing token as
  * anonymous but refuses a bad one; none never looks.
  */
 #include "policy/auth.h"
 
-#include <hiredis/hiredis.h>
 #include <string.h>
 #include <time.h>
 
@@ -23,9 +22,6 @@
 #include "core/worker.h"
 #include "http/http_credentials.h"
 #include "policy/claims_cache.h"
-#include "policy/session_keys.h"
-#include "redis/redis_client.h"
-#include "redis/redis_script.h"
 #include "tokens/token.h"
 #include "util/clock.h"
 
@@ -42,8 +38,8 @@ auth_credentials(const struct config *cfg)
 
 /* RFC 6750 §3.1: a request without credentials gets the challenge without
  * an error code; one with bad credentials gets error="invalid_token". */
-static void
-refuse(struct req *req, const char *error, const char *message)
+void
+auth_refuse(struct req *req, const char *error, const char *message)
 {
     bool missing = strcmp(error, "missing_token") == 0;
     strbuf_append_str(&req->response_extra, missing ? WWW_AUTH_MISSING : WWW_AUTH_INVALID);
@@ -114,53 +110,6 @@ set_identity(struct req *req, const struct token_claims *claims)
     add_upstream_field(req, "X-Sluice-Plan: ", id->plan);
 }
 
-/* Redis did not answer: on_error decides (SPEC section 6), here only. */
-static void
-redis_failed(struct req *req)
-{
-    if (req->cfg->redis.on_error == CONFIG_ON_ERROR_OPEN) {
-        req_next(req); /* admitted on the token's signature and expiry alone */
-        return;
-    }
-    req_fail(req, 503, "redis_unavailable", "the session store is unavailable");
-}
-
-static void
-on_check(void *arg, const struct redisReply *reply, const char *err)
-{
-    struct req *req = arg;
-    if (err != NULL || reply->type != REDIS_REPLY_INTEGER) {
-        redis_failed(req);
-        return;
-    }
-    if (reply->integer == 0) {
-        refuse(req, "session_revoked", "the session was revoked or has expired");
-        return;
-    }
-    req_next(req);
-}
-
-static void
-check_session(struct req *req)
-{
-    const struct config *cfg = req->cfg;
-    char key[SESSION_KEY_MAX];
-    int key_len = session_key(key, cfg->redis.prefix, req->id.user, req->id.session);
-    if (key_len < 0) {
-        refuse(req, "invalid_token", "the session token names no session");
-        return;
-    }
-    const char *keys[] = {key};
-    const size_t keylens[] = {(size_t)key_len};
-    const char *args[] = {cfg->tokens.sliding ? "1" : "0"};
-    const size_t arglens[] = {1};
-    static const struct redis_script *check; /* found once: the table is static */
-    if (check == NULL)
-        check = redis_script_find("check");
-    redis_client_script(req->worker->redis, check, 1, keys, keylens, 1, args, arglens, on_check,
-                        req);
-}
-
 static void
 auth_run(struct req *req)
 {
@@ -176,21 +125,23 @@ auth_run(struct req *req)
             req_next(req); /* anonymous */
             return;
         }
-        refuse(req, "missing_token", "this route requires a session token");
+        auth_refuse(req, "missing_token", "this route requires a session token");
         return;
     }
     struct token_claims claims;
     enum token_result r = claims_for(req, token, &claims);
     if (r == TOKEN_EXPIRED) {
-        refuse(req, "token_expired", "the session token has expired");
+        auth_refuse(req, "token_expired", "the session token has expired");
         return;
     }
     if (r != TOKEN_OK) {
-        refuse(req, "invalid_token", "the session token is not valid");
+        auth_refuse(req, "invalid_token", "the session token is not valid");
         return;
     }
     set_identity(req, &claims);
-    check_session(req);
+    /* Its session is checked in Redis by the next stage, in the same call
+     * as its limits (policy/ratelimit.h): one round trip. */
+    req_next(req);
 }
 
 const struct stage auth_stage = {

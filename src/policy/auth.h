@@ -15,4 +15,9 @@ extern const struct stage auth_stage;
  * read by the stage, stripped from every forwarded head. Borrows cfg. */
 struct http_credentials auth_credentials(const struct config *cfg);
 
+/* Answers 401 with error (missing_token, invalid_token, token_expired,
+ * session_revoked) and the WWW-Authenticate challenge RFC 6750 §3.1 asks
+ * for. Ends the current stage (req_fail). */
+void auth_refuse(struct req *req, const char *error, const char *message);
+
 #endif

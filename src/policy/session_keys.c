@@ -61,3 +61,33 @@ session_key_prefix(char *out, const char *prefix, const char *user)
 {
     return checked(snprintf(out, SESSION_KEY_MAX, "%s{u:%s}:s:", prefix, user));
 }
+
+/* "PREFIX{TAG}:" then the rest: the keys of limits share the caller's tag. */
+static int
+tagged_key(char *out, const char *prefix, const char *tag, const char *const *parts, size_t n)
+{
+    size_t len = 0;
+    if (!put(out, &len, prefix) || !put(out, &len, "{") || !put(out, &len, tag) ||
+        !put(out, &len, "}"))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!put(out, &len, parts[i]))
+            return -1;
+    }
+    out[len] = '\0';
+    return (int)len;
+}
+
+int
+limit_window_key(char *out, const char *prefix, const char *tag, const char *plan)
+{
+    const char *parts[] = {":rl:", plan};
+    return tagged_key(out, prefix, tag, parts, 2);
+}
+
+int
+limit_slot_key(char *out, const char *prefix, const char *tag, const char *plan, const char *name)
+{
+    const char *parts[] = {":c:", plan, ":", name};
+    return tagged_key(out, prefix, tag, parts, 4);
+}

@@ -7,6 +7,13 @@
  *                                    idle_ttl_ms; TTL = the idle timeout
  *   PREFIX{u:alice}:sessions         zset: session id -> expires_at (ms);
  *                                    TTL = its last session's end
+ *   PREFIX{u:alice}:rl:<plan>        hash: the window limits' buckets
+ *                                    (lua/check.lua); TTL >= the longest
+ *                                    window past its newest bucket
+ *   PREFIX{u:alice}:c:<plan>:<name>  hash: a concurrent limit's slots,
+ *                                    slot id -> lease end; TTL = a lease
+ *
+ * Anonymous callers have the tag {a:<client ip>} and the plan "anonymous".
  */
 #ifndef SLUICE_SESSION_KEYS_H
 #define SLUICE_SESSION_KEYS_H
@@ -27,5 +34,10 @@ int session_key(char *out, const char *prefix, const char *user, const char *ses
 int session_index_key(char *out, const char *prefix, const char *user);
 /* "PREFIX{u:USER}:s:": what session_key() puts before the id. */
 int session_key_prefix(char *out, const char *prefix, const char *user);
+
+/* The keys of a caller's limits; tag is "u:USER" or "a:IP". */
+int limit_window_key(char *out, const char *prefix, const char *tag, const char *plan);
+int limit_slot_key(char *out, const char *prefix, const char *tag, const char *plan,
+                   const char *name);
 
 #endif

@@ -447,7 +447,10 @@ build_response_head(struct req *req)
     struct http_forward_response fr = {
         .head = h,
         .request_id = {req->request_id, req->request_id_len},
-        .extra = {req->response_extra.p, req->response_extra.len},
+        /* The stages' fields go on the final head only, never a 100 Continue. */
+        .extra = h->status >= 200 || (h->status == 101 && req->head.upgrade)
+                     ? (struct sl_slice){req->response_extra.p, req->response_extra.len}
+                     : (struct sl_slice){NULL, 0},
         .close = h->status >= 200 && close,
         .client_http10_keepalive = client10 && !close,
     };
@@ -480,6 +483,12 @@ parse_response_head(struct req *req)
     return 1;
 }
 
+static void
+observe_payload(void *arg, const char *p, size_t len)
+{
+    pipeline_response_body(arg, p, len);
+}
+
 /* Marks which upstream bytes belong to the response and shows them to
  * the stages' observers. Returns -1 after failing the exchange. */
 static int
@@ -491,17 +500,20 @@ frame_response_body(struct req *req)
         return 0;
     const char *p = b->data + b->start + req->resp_pending;
     size_t n = avail;
+    bool observed = pipeline_observes_body(req);
     if (!req->tunnel) {
-        enum http_parse_result r = http_parse_body(&req->resp_parser, p, avail, &n);
+        struct http_payload_sink sink = {observe_payload, req};
+        enum http_parse_result r = http_parse_body_payload(&req->resp_parser, p, avail, &n,
+                                                           observed ? &sink : NULL);
         if (r == HTTP_PARSE_ERROR) {
             upstream_failed(req, 502, "protocol", "upstream sent malformed body framing");
             return -1;
         }
         req->resp_done = r == HTTP_PARSE_OK;
+    } else if (observed && n > 0) {
+        pipeline_response_body(req, p, n);
     }
     req->resp_pending += n;
-    if (n > 0)
-        pipeline_response_body(req, p, n);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #ifndef SLUICE_STRBUF_H
 #define SLUICE_STRBUF_H
 
+#include <stdint.h>
 #include <string.h>
 
 #include "sluice.h"
@@ -47,6 +48,20 @@ static inline void
 strbuf_append_str(struct strbuf *sb, const char *s)
 {
     strbuf_append(sb, s, strlen(s));
+}
+
+/* Decimal, by hand: header fields built per request should not pay for
+ * printf's format parsing. */
+static inline void
+strbuf_append_u64(struct strbuf *sb, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    strbuf_append(sb, tmp + sizeof(tmp) - n, n);
 }
 
 static inline void
