@@ -8,7 +8,7 @@
  *                 server, else 503; both with the details (health.c)
  *   GET /metrics  Prometheus text (metrics.c), no token
  *   /v1/...       admin token required: sessions (admin_sessions.c); the
- *                 limit and cache endpoints answer 501 until they land
+ *                 the cache endpoint answers 501 until it lands
  */
 #include "admin/admin.h"
 
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin/admin_limits.h"
 #include "admin/admin_sessions.h"
 #include "admin/health.h"
 #include "admin/metrics.h"
@@ -183,13 +184,14 @@ handle_v1(struct admin *admin, struct evhttp_request *req, const char *path)
         admin_send_error(req, 401, "unauthorized", "this endpoint needs the admin token");
         return;
     }
-    if (admin_sessions_handle(admin->cfg, health_redis(admin->health), req, path))
+    struct redis_client *rc = health_redis(admin->health);
+    if (admin_sessions_handle(admin->cfg, rc, req, path) ||
+        admin_limits_handle(admin->cfg, rc, req, path))
         return;
-    /* The limit and cache endpoints exist in the contract but not yet here:
-     * say so (501) rather than pretend the path is unknown. */
-    if (strncmp(path, "/v1/users/", 10) == 0 || strcmp(path, "/v1/cache/purge") == 0) {
-        admin_send_error(req, 501, "not_implemented",
-                         "limits and the cache are not in this build yet");
+    /* The cache endpoint exists in the contract but not yet here: say so
+     * (501) rather than pretend the path is unknown. */
+    if (strcmp(path, "/v1/cache/purge") == 0) {
+        admin_send_error(req, 501, "not_implemented", "the cache is not in this build yet");
         return;
     }
     admin_send_error(req, HTTP_NOTFOUND, "not_found", "no such admin endpoint");

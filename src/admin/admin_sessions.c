@@ -42,8 +42,8 @@ struct admin_op {
     int64_t expires_at_s;
 };
 
-static void
-send_json_value(struct evhttp_request *req, int code, json_t *body)
+void
+admin_send_json(struct evhttp_request *req, int code, json_t *body)
 {
     struct evbuffer *out = evbuffer_new();
     if (body != NULL) {
@@ -63,7 +63,7 @@ void
 admin_send_error(struct evhttp_request *req, int code, const char *error, const char *message)
 {
     json_t *body = json_pack("{s:s, s:s}", "error", error, "message", message);
-    send_json_value(req, code, body);
+    admin_send_json(req, code, body);
     json_decref(body);
 }
 
@@ -139,7 +139,7 @@ answer_create(struct admin_op *op, struct evhttp_request *req)
 {
     json_t *body = json_pack("{s:s, s:s, s:o}", "token", op->token, "session_id",
                              op->session_id, "expires_at", json_time(op->expires_at_s));
-    send_json_value(req, 201, body);
+    admin_send_json(req, 201, body);
     json_decref(body);
 }
 
@@ -171,7 +171,7 @@ answer_list(struct evhttp_request *req, const struct redisReply *r)
         json_array_append_new(sessions, s);
     }
     json_t *body = json_pack("{s:o}", "sessions", sessions);
-    send_json_value(req, 200, body);
+    admin_send_json(req, 200, body);
     json_decref(body);
 }
 
@@ -189,10 +189,10 @@ answer(struct admin_op *op, struct evhttp_request *req, const struct redisReply 
         if (reply_int(r) == 0)
             admin_send_error(req, 404, "not_found", "no such session");
         else
-            send_json_value(req, 204, NULL);
+            admin_send_json(req, 204, NULL);
         break;
     case OP_REVOKE_ALL:
-        send_json_value(req, 204, NULL);
+        admin_send_json(req, 204, NULL);
         break;
     }
 }

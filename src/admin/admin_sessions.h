@@ -31,4 +31,8 @@ bool admin_sessions_handle(struct config *cfg, struct redis_client *rc, struct e
 void admin_send_error(struct evhttp_request *req, int code, const char *error,
                       const char *message);
 
+/* Sends body (NULL: none) as JSON with code; the body stays the caller's. */
+struct json_t;
+void admin_send_json(struct evhttp_request *req, int code, struct json_t *body);
+
 #endif

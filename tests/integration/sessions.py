@@ -87,9 +87,9 @@ def keygen(env, local=False):
     return out
 
 
-def config(mock_port, redis_port, keys, routes=None, tokens=None, redis=None, **kw):
+def config(mock_port, redis_port, keys, routes=None, tokens=None, redis=None, plans=None, **kw):
     """h.default_config with redis, tokens (keys: list of {'secret': ...}) and
-    a plan 'free' with no limits that count (the limits issue adds them)."""
+    plans (default: 'free' and 'pro' with a limit too large to count)."""
     if routes is None:
         routes = [h.route('secure', '/echo', auth='required'),
                   h.route('maybe', '/v1/models', auth='optional'),
@@ -100,7 +100,7 @@ def config(mock_port, redis_port, keys, routes=None, tokens=None, redis=None, **
     cfg['tokens'] = t
     if redis:
         cfg['redis'] = dict(cfg['redis'], **redis)
-    cfg['plans'] = {'free': {'limits': [{'name': 'per_minute', 'requests': 1000000,
+    cfg['plans'] = plans or {'free': {'limits': [{'name': 'per_minute', 'requests': 1000000,
                                          'window': '1m'}]},
                     'pro': {'limits': [{'name': 'per_minute', 'requests': 1000000,
                                         'window': '1m'}]}}

@@ -1,0 +1,94 @@
+-- limits_read.lua: a caller's current usage of every limit of its plan,
+-- for GET /v1/users/{user}/limits (SPEC sections 8, 11). Reads only.
+--
+-- KEYS[1]  the user's session index PREFIX{u:USER}:sessions
+-- ARGV[1]  "PREFIX{u:USER}": the other keys are built from it (same tag)
+-- ARGV[2]  the plan to report, or "": the plan of the user's newest
+--          session, else the first plan that holds usage
+-- ARGV[3]  number of plans, then per plan: name, number of limits, and per
+--          limit: name, kind ("r", "t", "c"), window ms, bucket ms
+-- Returns  {plan index (0: none), per limit of that plan: used, reset_ms}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local base = ARGV[1]
+
+local plans, a = {}, 4
+for p = 1, tonumber(ARGV[3]) do
+    local plan = {name = ARGV[a], limits = {}}
+    local n = tonumber(ARGV[a + 1])
+    a = a + 2
+    for i = 1, n do
+        plan.limits[i] = {name = ARGV[a], kind = ARGV[a + 1], w = tonumber(ARGV[a + 2]),
+                          b = tonumber(ARGV[a + 3])}
+        a = a + 4
+    end
+    plans[p] = plan
+end
+
+local function has_state(plan)
+    if redis.call('EXISTS', base .. ':rl:' .. plan.name) == 1 then return true end
+    for _, l in ipairs(plan.limits) do
+        if l.kind == 'c' and redis.call('EXISTS', base .. ':c:' .. plan.name .. ':' .. l.name) == 1 then
+            return true
+        end
+    end
+    return false
+end
+
+local function pick()
+    local want = ARGV[2]
+    if want == '' then
+        local last = redis.call('ZRANGE', KEYS[1], -1, -1)
+        if last[1] then
+            want = redis.call('HGET', base .. ':s:' .. last[1], 'plan') or ''
+        end
+    end
+    for p, plan in ipairs(plans) do
+        if plan.name == want then return p end
+    end
+    for p, plan in ipairs(plans) do
+        if has_state(plan) then return p end
+    end
+    return 0
+end
+
+-- What check.lua would count now: buckets from floor((now - W) / b) on.
+local function window_usage(key, l)
+    local pre = l.name .. ':'
+    local first = math.floor((now - l.w) / l.b)
+    local idx = tonumber(redis.call('HGET', key, pre .. 'lo'))
+    local used, oldest = 0, nil
+    while idx do
+        local v = redis.call('HMGET', key, pre .. idx, pre .. idx .. ':n')
+        if idx >= first and tonumber(v[1] or 0) > 0 then
+            used = used + tonumber(v[1])
+            oldest = oldest or idx
+        end
+        idx = tonumber(v[2])
+    end
+    return used, oldest and ((oldest + 1) * l.b + l.w - now) or 0
+end
+
+local function slots_in_use(key)
+    local all, used = redis.call('HGETALL', key), 0
+    for j = 2, #all, 2 do
+        if tonumber(all[j]) > now then used = used + 1 end
+    end
+    return used
+end
+
+local p = pick()
+local out = {p}
+if p == 0 then return out end
+local plan = plans[p]
+for _, l in ipairs(plan.limits) do
+    local used, reset = 0, 0
+    if l.kind == 'c' then
+        used = slots_in_use(base .. ':c:' .. plan.name .. ':' .. l.name)
+    else
+        used, reset = window_usage(base .. ':rl:' .. plan.name, l)
+    end
+    out[#out + 1] = used
+    out[#out + 1] = reset
+end
+return out
