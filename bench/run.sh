@@ -20,7 +20,7 @@ REPEAT=${REPEAT:-1}               # passes over the whole matrix; medians report
 THREADS=${THREADS:-2}             # wrk threads (one per core on the reference box)
 CONNS=${CONNS:-50 200}
 SIZES=${SIZES:-small 16k}
-ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_forged"
+ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_flood sluice_forged"
 TARGETS=${TARGETS:-$ALL_TARGETS}
 TTFE_REPS=${TTFE_REPS:-20}
 IDLE_N=${IDLE_N:-10000}
@@ -43,7 +43,7 @@ die() { log "error: $*"; exit 1; }
 
 LUA_MOD_DIR=/usr/lib/nginx/modules        # Debian's libnginx-mod-http-{ndk,lua}
 wants() { [[ " $TARGETS " == *" $1"* ]]; } # wants nginx_lua: any nginx_lua_* target
-uses_redis() { [[ $1 == nginx_lua_* || $1 == sluice_auth || $1 == sluice_limits || $1 == sluice_forged ]]; }
+uses_redis() { [[ $1 == nginx_lua_* || $1 == sluice_* && $1 != sluice ]]; }
 NEED_REDIS=0; for t in $TARGETS; do uses_redis "$t" && NEED_REDIS=1; done
 
 # command or file -> Debian package
@@ -413,6 +413,20 @@ start_sluice_limits() {
       - { name: per_hour, requests: 1000000000, window: 1h }
       - { name: in_flight, concurrent: 1000 }"
 }
+# One user flooding after its first refusal: a limit of one request an
+# hour, spent before the run, so every measured answer is a remembered 429
+# (no Redis command may be sent for it).
+start_sluice_flood() {
+    local rc=0
+    start_sluice_session sluice_flood ", plan: flood" "plans:
+  flood:
+    limits:
+      - { name: per_hour, requests: 1, window: 1h }" || rc=$?
+    ((rc == 0)) || return $rc
+    curl -sS --max-time 5 -o /dev/null -H "Authorization: ${AUTH[sluice_flood]}" \
+        "http://127.0.0.1:${PORT[sluice_flood]}/small" || return 1
+    EXPECT[sluice_flood]=429
+}
 # A well-formed v4.public token naming sluice's key id, signed by another
 # key: must be 401 invalid_token without any Redis command. Gated on the
 # admin API like the others, so that today's stub (which refuses every
@@ -538,8 +552,8 @@ for rep in $(seq "$REPEAT"); do
         fi
         # A forged token must cost no Redis command: anything above the
         # gateway's background traffic (health PINGs: ~1e-5 per request) fails.
-        if [[ $t == sluice_forged ]] && awk -v x="$rcmds" 'BEGIN { exit !(x > 0.001) }'; then
-            PROBLEMS+=("$t $size c=$c: $rcmds Redis commands per forged request (must be 0)")
+        if [[ $t == sluice_forged || $t == sluice_flood ]] && awk -v x="$rcmds" 'BEGIN { exit !(x > 0.001) }'; then
+            PROBLEMS+=("$t $size c=$c: $rcmds Redis commands per refused request (must be 0)")
             HARD_ERRORS=$((HARD_ERRORS + 1))
         fi
       done
@@ -719,7 +733,7 @@ all_targets=$ALL_TARGETS
         echo "| size | conns | target | req/s | p99 ms | gateway CPU µs/req | Redis CPU µs/req | Redis cmds/req | per command | errors |"
         echo "|---|---:|---|---:|---:|---:|---:|---:|---|---:|"
         for size in $SIZES; do for c in $CONNS; do
-            for t in nginx sluice nginx_lua_session sluice_auth nginx_lua_zset sluice_limits sluice_forged; do
+            for t in nginx sluice nginx_lua_session sluice_auth nginx_lua_zset sluice_limits sluice_flood sluice_forged; do
                 [[ $(med "$t" "$size" "$c" 5) == nan ]] && continue
                 echo "| $size | $c | $t | $(mmm "$t" "$size" "$c" 5 %.0f) | $(mmm "$t" "$size" "$c" 7 %.3f)" \
                      "| $(mmm "$t" "$size" "$c" 8 %.1f) | $(mmm "$t" "$size" "$c" 11 %.2f) | $(mmm "$t" "$size" "$c" 12 %.2f)" \
@@ -745,6 +759,14 @@ all_targets=$ALL_TARGETS
         for size in $SIZES; do for c in $CONNS; do
             echo "| $size | $c | $(pratio sluice_limits sluice "$size" "$c" 8) | $(pratio sluice_limits nginx_lua_zset "$size" "$c" 5)" \
                  "| $(pratio sluice_limits nginx_lua_zset "$size" "$c" 8) | $(pratio sluice_limits nginx_lua_zset "$size" "$c" 11) |"
+        done; done
+        echo
+        echo "### One-user flood after the first 429: sluice_flood (every answer a remembered refusal)"
+        echo
+        echo "| size | conns | CPU/refused req ÷ sluice proxied req | Redis cmds/req |"
+        echo "|---|---:|---:|---:|"
+        for size in $SIZES; do for c in $CONNS; do
+            echo "| $size | $c | $(pratio sluice_flood sluice "$size" "$c" 8) | $(mmm sluice_flood "$size" "$c" 12 %.4f) |"
         done; done
     fi
     if ((${#SKIPPED[@]})); then

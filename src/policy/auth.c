@@ -93,6 +93,10 @@ add_upstream_field(struct req *req, const char *name, const char *value)
     strbuf_append(&req->upstream_extra, "\r\n", 2);
 }
 
+/* set_identity copies whole arrays: the claims and the identity agree. */
+_Static_assert(TOKEN_SUB_MAX == REQ_USER_MAX, "a user fits the request's identity");
+_Static_assert(TOKEN_JTI_MAX == REQ_SESSION_MAX, "a session id fits the request's identity");
+
 static void
 set_identity(struct req *req, const struct token_claims *claims)
 {

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +33,20 @@
 #define TAG_MAX (REQ_USER_MAX + 3) /* "u:" + user, or "a:" + an IPv6 address */
 
 static _Atomic uint64_t reset_epoch;
+
+/* The scripts, found once for every thread (the table is static). */
+static struct {
+    const struct redis_script *check, *commit, *renew;
+} scripts;
+static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
+
+static void
+find_scripts(void)
+{
+    scripts.check = redis_script_find("check");
+    scripts.commit = redis_script_find("commit");
+    scripts.renew = redis_script_find("renew");
+}
 
 /* What check.lua said of one limit. */
 struct grant {
@@ -348,9 +363,8 @@ send_check(struct admission *a)
         auth_refuse(req, "invalid_token", "the session token names no session");
         return;
     }
-    static char lease[24];
-    if (lease[0] == '\0') /* the same value for every thread: a benign first write */
-        snprintf(lease, sizeof(lease), "%d", RATELIMIT_LEASE_MS);
+    char lease[24];
+    snprintf(lease, sizeof(lease), "%d", RATELIMIT_LEASE_MS);
     char nlimits[8];
     snprintf(nlimits, sizeof(nlimits), "%zu", a->nlimits);
     struct ratelimit_worker *rw = req->worker->limits;
@@ -363,7 +377,7 @@ send_check(struct admission *a)
     add_arg(&cc, nlimits);
     for (size_t i = 0; i < a->nlimits; i++)
         add_limit_args(a, &cc, i);
-    redis_client_script(req->worker->redis, redis_script_find("check"), cc.nkeys, cc.keyv,
+    redis_client_script(req->worker->redis, scripts.check, cc.nkeys, cc.keyv,
                         cc.keylen, cc.nargs, cc.argv, cc.arglen, on_check, a);
 }
 
@@ -419,7 +433,7 @@ slot_command(struct admission *a, size_t i, bool renew)
         snprintf(lease, sizeof(lease), "%d", RATELIMIT_LEASE_MS);
         const char *args[] = {a->slot_id, lease};
         const size_t arglens[] = {strlen(a->slot_id), strlen(lease)};
-        redis_client_script(req->worker->redis, redis_script_find("renew"), 1, keys, keylens, 2,
+        redis_client_script(req->worker->redis, scripts.renew, 1, keys, keylens, 2,
                             args, arglens, on_settled, NULL);
         return;
     }
@@ -497,7 +511,7 @@ commit_tokens(struct admission *a, size_t i)
     const size_t keylens[] = {(size_t)len};
     const char *args[] = {a->limits[i].name, bucket, d};
     const size_t arglens[] = {strlen(args[0]), strlen(bucket), strlen(d)};
-    redis_client_script(req->worker->redis, redis_script_find("commit"), 1, keys, keylens, 3, args,
+    redis_client_script(req->worker->redis, scripts.commit, 1, keys, keylens, 3, args,
                         arglens, on_settled, NULL);
 }
 
@@ -563,6 +577,7 @@ struct ratelimit_worker *
 ratelimit_worker_new(struct worker *w)
 {
     struct ratelimit_worker *rw = xcalloc(1, sizeof(*rw));
+    pthread_once(&scripts_once, find_scripts);
     rw->w = w;
     rw->refusals = refusals_new(RATELIMIT_REFUSAL_SLOTS);
     rw->renew_ev = event_new(w->base, -1, EV_PERSIST, on_renew, rw);
