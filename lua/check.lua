@@ -3,45 +3,58 @@
 -- plan admit it. Atomic: Redis runs a script alone, so a burst from any
 -- number of gateways is decided one request at a time. Every key is under
 -- the caller's hash tag, so the script runs unchanged on Redis Cluster.
--- How the windows work, and why they never admit too many: docs/ratelimit.md.
+-- How the limits are kept, and why they never admit too many:
+-- docs/ratelimit.md.
 --
--- KEYS     [session hash PREFIX{u:USER}:s:ID, when ARGV[2] ~= ""]
---          [window hash  PREFIX{TAG}:rl:PLAN, when the plan has window limits]
---          [one slot hash PREFIX{TAG}:c:PLAN:NAME per concurrent limit]
+-- Its cost is a handful of commands whatever the plan (TIME, one HMGET of
+-- the session, one HMGET and one HSET of the limits) and as little Lua as
+-- possible: Redis's Lua pays ~0.1-0.3 us for each table, number
+-- conversion or concatenation, so the gateway passes the field names
+-- ready-made and the common path builds almost nothing.
+--
+-- KEYS[1]  session hash PREFIX{u:USER}:s:ID, when ARGV[2] ~= ""
+-- KEYS[2]  (or KEYS[1] without a session) limits hash PREFIX{TAG}:rl:PLAN,
+--          when there are limits
 -- ARGV[1]  now, Unix ms; "" = Redis's own clock (TIME), which gateways
 --          share (tests pass a clock of their own)
 -- ARGV[2]  session: "" none, "1" sliding idle timer, "0" fixed
--- ARGV[3]  concurrency slot id, unique to the request (gateway:worker:seq)
+-- ARGV[3]  unused (kept so that the layout stays fixed)
 -- ARGV[4]  concurrency slot lease, ms (renewed while the request lasts)
--- ARGV[5]  number of limits N, then 6 arguments per limit:
---          name, kind ("r" requests, "t" tokens, "c" concurrent), amount,
---          window ms (0 for "c"), bucket ms (0 for "c"), cost (1 for "r",
---          the reservation for "t", 1 for "c")
+-- ARGV[5]  number of limits N, then 9 arguments per limit:
+--          "r"/"t" (requests, tokens): kind, amount, window ms, bucket ms,
+--              cost (1, or the token reservation), then the fields
+--              NAME:t, NAME:lo, NAME:hi and the bucket prefix NAME:
+--          "c" (concurrent): kind, amount, 0, 0, 1, then the fields
+--              NAME:n, NAME:s:<slot id> (this request's slot), NAME:s:, ""
 -- Returns  {0}: no such session (revoked, or idle past its TTL)
 --          {1, 0, 0, per limit: remaining, reset_ms, bucket}: admitted
 --          {-1, i, retry_ms, per limit: ...}: refused by limit i (1-based),
 --          nothing charged; retry_ms is when the request would pass
 --          (bucket: where a token reservation was charged, for commit.lua)
+local ARGV, KEYS, tonumber, call, unpack = ARGV, KEYS, tonumber, redis.call, unpack
 local now = tonumber(ARGV[1])
 if not now then
-    local t = redis.call('TIME')
-    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local t = call('TIME')
+    now = t[1] * 1000 + math.floor(t[2] / 1000)
 end
 
 local ki = 1
 if ARGV[2] ~= '' then
-    local s = redis.call('HMGET', KEYS[1], 'idle_ttl_ms', 'touched')
+    local s = call('HMGET', KEYS[1], 'idle_ttl_ms', 'touched')
     if not s[1] then
         return {0}
     end
     -- Restarting the idle timer costs two commands: do it at most once per
     -- tenth of the TTL (and per second), so a session idles out at most
     -- that much before its last use plus its TTL.
-    local idle = tonumber(s[1])
-    local every = math.min(1000, math.floor(idle / 10))
-    if ARGV[2] == '1' and (not s[2] or now - tonumber(s[2]) >= every) then
-        redis.call('PEXPIRE', KEYS[1], idle)
-        redis.call('HSET', KEYS[1], 'touched', now)
+    if ARGV[2] == '1' then
+        local idle = tonumber(s[1])
+        local every = idle / 10
+        if every > 1000 then every = 1000 end
+        if not s[2] or now - s[2] >= every then
+            call('PEXPIRE', KEYS[1], idle)
+            call('HSET', KEYS[1], 'touched', now)
+        end
     end
     ki = 2
 end
@@ -50,171 +63,176 @@ local n = tonumber(ARGV[5])
 if n == 0 then
     return {1, 0, 0}
 end
+local key = KEYS[ki]
+local floor = math.floor
 
--- The limits, and the fields of the window hash that the first read needs.
-local lim, has_window = {}, false
+-- Per limit, in v (stride 8): amount, window, bucket, cost, cur, first,
+-- where its fields start in the read, and is-concurrent.
+local v, reads, nr, span = {}, {'x'}, 1, 0
 for i = 1, n do
-    local a = 5 + (i - 1) * 6
-    lim[i] = {name = ARGV[a + 1], kind = ARGV[a + 2], amount = tonumber(ARGV[a + 3]),
-              w = tonumber(ARGV[a + 4]), b = tonumber(ARGV[a + 5]), cost = tonumber(ARGV[a + 6])}
-    has_window = has_window or lim[i].kind ~= 'c'
-end
-local wkey = has_window and KEYS[ki] or nil
-local ck = has_window and ki + 1 or ki
-local reads, wspan = {'x'}, 0
-for _, l in ipairs(lim) do
-    if l.kind == 'c' then
-        l.key = KEYS[ck]
-        ck = ck + 1
+    local a, j = 5 + (i - 1) * 9, (i - 1) * 8
+    local amount = tonumber(ARGV[a + 2])
+    v[j + 1], v[j + 7] = amount, nr
+    if ARGV[a + 1] == 'c' then
+        v[j + 8] = true
+        nr = nr + 1
+        reads[nr] = ARGV[a + 6]
+        local lease = tonumber(ARGV[4])
+        if lease > span then span = lease end
     else
-        if l.cost > l.amount then
-            l.cost = l.amount -- a reservation above the whole limit waits for an empty window
-        end
-        l.cur = math.floor(now / l.b)
-        l.first = math.floor((now - l.w) / l.b)
-        l.at = #reads
-        local p = l.name .. ':'
-        reads[#reads + 1] = p .. 't'
-        reads[#reads + 1] = p .. 'lo'
-        reads[#reads + 1] = p .. 'hi'
-        reads[#reads + 1] = p .. l.cur
-        wspan = math.max(wspan, l.w + l.b)
+        local w, b, cost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
+        if cost > amount then cost = amount end -- waits for an empty window instead of never passing
+        local cur = floor(now / b)
+        v[j + 2], v[j + 3], v[j + 4], v[j + 5], v[j + 6], v[j + 8] = w, b, cost, cur,
+            floor((now - w) / b), false
+        reads[nr + 1], reads[nr + 2], reads[nr + 3] = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
+        reads[nr + 4] = ARGV[a + 9] .. cur
+        nr = nr + 4
+        if w + b > span then span = w + b end
     end
 end
+local state = call('HMGET', key, unpack(reads))
+local writes, nw, dels = {}, 0, {}
 
-local writes, dels = {}, {}
-local state = has_window and redis.call('HMGET', wkey, unpack(reads)) or {}
-
--- Buckets form a list, oldest first (field NAME:IDX holds a count,
--- NAME:IDX:n the next bucket's index): dropping the buckets that left the
--- window costs one read each, once, so a call is O(1) amortised.
-local function evict(l)
-    local p = l.name .. ':'
-    l.t = tonumber(state[l.at + 1]) or 0
-    l.lo = tonumber(state[l.at + 2])
-    l.hi = tonumber(state[l.at + 3])
-    l.cnt = tonumber(state[l.at + 4]) or 0
-    local moved = false
-    while l.lo and l.lo < l.first do
-        local v = redis.call('HMGET', wkey, p .. l.lo, p .. l.lo .. ':n')
-        l.t = l.t - (tonumber(v[1]) or 0)
-        dels[#dels + 1] = p .. l.lo
-        dels[#dels + 1] = p .. l.lo .. ':n'
-        if l.lo == l.cur then l.cnt = 0 end
-        l.lo = tonumber(v[2])
-        moved = true
+-- Buckets form a list, oldest first (NAME:IDX holds a count, NAME:IDX:n
+-- the next bucket's index): dropping the buckets that left the window
+-- costs one read each, once, so a call is O(1) amortised. Returns the new
+-- total and oldest bucket.
+local function evict(pre, t, lo, first)
+    while lo and lo < first do
+        local got = call('HMGET', key, pre .. lo, pre .. lo .. ':n')
+        t = t - (tonumber(got[1]) or 0)
+        dels[#dels + 1] = pre .. lo
+        dels[#dels + 1] = pre .. lo .. ':n'
+        lo = tonumber(got[2])
     end
-    if not l.lo then
-        l.t, l.hi = 0, nil
-    end
-    if moved then
-        writes[#writes + 1] = p .. 't'; writes[#writes + 1] = l.t
-        writes[#writes + 1] = p .. 'lo'; writes[#writes + 1] = l.lo or ''
-        writes[#writes + 1] = p .. 'hi'; writes[#writes + 1] = l.hi or ''
-    end
+    return lo and t or 0, lo
 end
 
 -- When would cost fit? Walk the buckets from the oldest until enough
 -- have left the window: only on a refusal (which the gateway remembers).
-local function retry_ms(l)
-    local p, need, idx = l.name .. ':', l.t + l.cost - l.amount, l.lo
+local function retry_ms(pre, need, idx, w, b)
     while idx do
-        local v = redis.call('HMGET', wkey, p .. idx, p .. idx .. ':n')
-        need = need - (tonumber(v[1]) or 0)
+        local got = call('HMGET', key, pre .. idx, pre .. idx .. ':n')
+        need = need - (tonumber(got[1]) or 0)
         if need <= 0 then
-            return (idx + 1) * l.b + l.w - now
+            return (idx + 1) * b + w - now
         end
-        idx = tonumber(v[2])
+        idx = tonumber(got[2])
     end
-    return l.w -- unreachable while the counts add up
+    return w -- unreachable while the counts add up
 end
 
--- Slots of a concurrent limit: field = slot id, value = its lease's end.
--- Leases that ended (a gateway that crashed) are dropped when the limit
--- is reached, so they cost nothing before.
-local function in_flight(l)
-    local used = redis.call('HLEN', l.key)
-    if used < l.amount then
-        return used
-    end
-    local all = redis.call('HGETALL', l.key)
+-- Slots taken, counted again from the slot fields (dropping those whose
+-- lease ended: a gateway that crashed) only when the upper bound NAME:n
+-- says the limit is reached, so the common case costs nothing.
+local function recount(prefix)
+    local all, used = call('HGETALL', key), 0
     for j = 1, #all, 2 do
-        if tonumber(all[j + 1]) <= now then
-            redis.call('HDEL', l.key, all[j])
-            used = used - 1
+        if string.sub(all[j], 1, #prefix) == prefix then
+            if tonumber(all[j + 1]) > now then
+                used = used + 1
+            else
+                dels[#dels + 1] = all[j]
+            end
         end
     end
     return used
 end
 
-local refused, worst = 0, -1
-for i, l in ipairs(lim) do
-    local wait = -1
-    if l.kind == 'c' then
-        l.used = in_flight(l)
-        if l.used + 1 > l.amount then wait = 1000 end
+-- Decide. Per limit, in u (stride 3): total (or slots taken), oldest
+-- bucket, current bucket's count; hi is state's.
+local u, refused, worst = {}, 0, -1
+for i = 1, n do
+    local a, j, k = 5 + (i - 1) * 9, (i - 1) * 8, (i - 1) * 3
+    local at, wait = v[j + 7], -1
+    if v[j + 8] then
+        local used = tonumber(state[at + 1]) or 0
+        if used >= v[j + 1] then
+            used = recount(ARGV[a + 8])
+            nw = nw + 2; writes[nw - 1], writes[nw] = ARGV[a + 6], used
+        end
+        u[k + 1] = used
+        if used + 1 > v[j + 1] then wait = 1000 end
     else
-        evict(l)
-        if l.t + l.cost > l.amount then wait = retry_ms(l) end
+        local t, lo = tonumber(state[at + 1]) or 0, tonumber(state[at + 2])
+        if lo and lo < v[j + 6] then
+            t, lo = evict(ARGV[a + 9], t, lo, v[j + 6])
+            nw = nw + 6
+            writes[nw - 5], writes[nw - 4] = ARGV[a + 6], t
+            writes[nw - 3], writes[nw - 2] = ARGV[a + 7], lo or ''
+            writes[nw - 1], writes[nw] = ARGV[a + 8], lo and state[at + 3] or ''
+            if not lo then state[at + 3] = false end
+        end
+        u[k + 1], u[k + 2] = t, lo
+        if t + v[j + 4] > v[j + 1] then
+            wait = retry_ms(ARGV[a + 9], t + v[j + 4] - v[j + 1], lo, v[j + 2], v[j + 3])
+        end
     end
-    if wait > worst and wait >= 0 then
+    if wait > worst then
         refused, worst = i, wait
     end
 end
 
-local out = {refused == 0 and 1 or -1, refused, refused == 0 and 0 or worst}
+-- Charge every limit, only when all admit.
 if refused == 0 then
-    for _, l in ipairs(lim) do
-        if l.kind == 'c' then
-            redis.call('HSET', l.key, ARGV[3], now + tonumber(ARGV[4]))
-            redis.call('PEXPIRE', l.key, tonumber(ARGV[4]))
-            l.used = l.used + 1
+    for i = 1, n do
+        local a, j, k = 5 + (i - 1) * 9, (i - 1) * 8, (i - 1) * 3
+        if v[j + 8] then
+            u[k + 1] = u[k + 1] + 1
+            nw = nw + 4
+            writes[nw - 3], writes[nw - 2] = ARGV[a + 6], u[k + 1]
+            writes[nw - 1], writes[nw] = ARGV[a + 7], now + tonumber(ARGV[4])
         else
-            local p = l.name .. ':'
-            if l.hi ~= l.cur then
-                if l.hi then
-                    writes[#writes + 1] = p .. l.hi .. ':n'; writes[#writes + 1] = l.cur
+            local at, cur, cost = v[j + 7], v[j + 5], v[j + 4]
+            local hi, cnt = tonumber(state[at + 3]), tonumber(state[at + 4]) or 0
+            if hi ~= cur then
+                -- A new bucket joins the list (the common case, one more
+                -- request in the current bucket, leaves lo and hi alone).
+                if hi then
+                    nw = nw + 2; writes[nw - 1], writes[nw] = ARGV[a + 9] .. hi .. ':n', cur
                 end
-                l.lo = l.lo or l.cur
-                l.hi = l.cur
-                l.cnt = 0
+                if not u[k + 2] then u[k + 2] = cur end
+                nw = nw + 4
+                writes[nw - 3], writes[nw - 2] = ARGV[a + 7], u[k + 2]
+                writes[nw - 1], writes[nw] = ARGV[a + 8], cur
+                cnt = 0
             end
-            l.t = l.t + l.cost
-            l.cnt = l.cnt + l.cost
-            writes[#writes + 1] = p .. 't'; writes[#writes + 1] = l.t
-            writes[#writes + 1] = p .. 'lo'; writes[#writes + 1] = l.lo
-            writes[#writes + 1] = p .. 'hi'; writes[#writes + 1] = l.hi
-            writes[#writes + 1] = p .. l.cur; writes[#writes + 1] = l.cnt
+            u[k + 1] = u[k + 1] + cost
+            nw = nw + 4
+            writes[nw - 3], writes[nw - 2] = ARGV[a + 6], u[k + 1]
+            writes[nw - 1], writes[nw] = reads[at + 4], cnt + cost
         end
     end
 end
 
 if #dels > 0 then
-    redis.call('HDEL', wkey, unpack(dels))
+    call('HDEL', key, unpack(dels))
 end
-if #writes > 0 then
-    -- The hash outlives its newest bucket by a whole window: set its TTL
-    -- to twice that when less than one is left, so it is set rarely.
+if nw > 0 then
+    -- The hash outlives its newest bucket by a whole window (and a slot by
+    -- its lease): its TTL is set to twice that when less than one is left,
+    -- so it is set rarely.
     local x = tonumber(state[1])
-    local renew = not x or x - now < wspan
+    local renew = not x or x - now < span
     if renew then
-        writes[#writes + 1] = 'x'; writes[#writes + 1] = now + 2 * wspan
+        nw = nw + 2; writes[nw - 1], writes[nw] = 'x', now + 2 * span
     end
-    redis.call('HSET', wkey, unpack(writes))
-    if renew then
-        redis.call('PEXPIRE', wkey, 2 * wspan)
-    end
+    call('HSET', key, unpack(writes))
+    if renew then call('PEXPIRE', key, 2 * span) end
 end
 
-for _, l in ipairs(lim) do
-    if l.kind == 'c' then
-        out[#out + 1] = l.amount - l.used
-        out[#out + 1] = 0
-        out[#out + 1] = 0
+local out = {refused == 0 and 1 or -1, refused, refused == 0 and 0 or worst}
+for i = 1, n do
+    local j, k = (i - 1) * 8, (i - 1) * 3
+    local amount = v[j + 1]
+    if v[j + 8] then
+        out[3 * i + 1], out[3 * i + 2], out[3 * i + 3] = amount - u[k + 1], 0, 0
     else
-        out[#out + 1] = l.amount - l.t
-        out[#out + 1] = l.lo and ((l.lo + 1) * l.b + l.w - now) or 0
-        out[#out + 1] = l.cur
+        local lo = u[k + 2]
+        out[3 * i + 1] = amount - u[k + 1]
+        out[3 * i + 2] = lo and ((lo + 1) * v[j + 3] + v[j + 2] - now) or 0
+        out[3 * i + 3] = v[j + 5]
     end
 end
 return out

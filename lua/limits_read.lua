@@ -26,13 +26,7 @@ for p = 1, tonumber(ARGV[3]) do
 end
 
 local function has_state(plan)
-    if redis.call('EXISTS', base .. ':rl:' .. plan.name) == 1 then return true end
-    for _, l in ipairs(plan.limits) do
-        if l.kind == 'c' and redis.call('EXISTS', base .. ':c:' .. plan.name .. ':' .. l.name) == 1 then
-            return true
-        end
-    end
-    return false
+    return redis.call('EXISTS', base .. ':rl:' .. plan.name) == 1
 end
 
 local function pick()
@@ -69,10 +63,13 @@ local function window_usage(key, l)
     return used, oldest and ((oldest + 1) * l.b + l.w - now) or 0
 end
 
-local function slots_in_use(key)
-    local all, used = redis.call('HGETALL', key), 0
-    for j = 2, #all, 2 do
-        if tonumber(all[j]) > now then used = used + 1 end
+-- Slot fields NAME:s:<slot id> whose lease has not ended.
+local function slots_in_use(key, l)
+    local all, used, prefix = redis.call('HGETALL', key), 0, l.name .. ':s:'
+    for j = 1, #all, 2 do
+        if string.sub(all[j], 1, #prefix) == prefix and tonumber(all[j + 1]) > now then
+            used = used + 1
+        end
     end
     return used
 end
@@ -84,7 +81,7 @@ local plan = plans[p]
 for _, l in ipairs(plan.limits) do
     local used, reset = 0, 0
     if l.kind == 'c' then
-        used = slots_in_use(base .. ':c:' .. plan.name .. ':' .. l.name)
+        used = slots_in_use(base .. ':rl:' .. plan.name, l)
     else
         used, reset = window_usage(base .. ':rl:' .. plan.name, l)
     end

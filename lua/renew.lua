@@ -2,8 +2,8 @@
 -- (an LLM stream, a WebSocket tunnel) still holds, so that only the slots
 -- of a gateway that stopped renewing them (it crashed) expire.
 --
--- KEYS[1]  slot hash PREFIX{TAG}:c:PLAN:NAME (check.lua)
--- ARGV[1]  slot id
+-- KEYS[1]  limits hash PREFIX{TAG}:rl:PLAN (check.lua)
+-- ARGV[1]  the slot's field, NAME:s:<slot id>
 -- ARGV[2]  lease, ms
 -- Returns  1 when renewed, 0 when the slot is gone (reset, or expired)
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
@@ -11,8 +11,9 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
-if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
-    redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+local lease = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], now + lease)
+if redis.call('PTTL', KEYS[1]) < lease then
+    redis.call('PEXPIRE', KEYS[1], 2 * lease)
 end
 return 1

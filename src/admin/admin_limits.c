@@ -81,18 +81,9 @@ add_plans_read(struct args *a, const struct config *cfg)
 static bool
 add_plans_reset(struct args *a, const struct config *cfg)
 {
-    bool ok = add_num(a, cfg->nplans);
-    for (size_t p = 0; ok && p < cfg->nplans; p++) {
-        const struct config_plan *plan = &cfg->plans[p];
-        size_t nc = 0;
-        for (size_t i = 0; i < plan->nlimits; i++)
-            nc += plan->limits[i].kind == CONFIG_LIMIT_CONCURRENT;
-        ok = add(a, plan->name) && add_num(a, nc);
-        for (size_t i = 0; ok && i < plan->nlimits; i++) {
-            if (plan->limits[i].kind == CONFIG_LIMIT_CONCURRENT)
-                ok = add(a, plan->limits[i].name);
-        }
-    }
+    bool ok = true;
+    for (size_t p = 0; ok && p < cfg->nplans; p++)
+        ok = add(a, cfg->plans[p].name);
     return ok;
 }
 

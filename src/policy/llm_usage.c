@@ -79,9 +79,9 @@ static void
 matcher_name_byte(struct llm_usage_matcher *m, char c)
 {
     for (unsigned k = 0; k < m->nkeys_; k++) {
-        char want = m->keys_[k][m->pos_];
-        if ((m->cand_ >> k & 1) && (want == '\0' || want != c))
-            m->cand_ &= (uint8_t)~(1u << k);
+        /* Only a candidate's byte: a dropped key may be shorter than pos_. */
+        if ((m->cand_ >> k & 1) && (m->keys_[k][m->pos_] == '\0' || m->keys_[k][m->pos_] != c))
+            m->cand_ &= (uint8_t) ~(1u << k);
     }
     m->pos_++;
     if (m->cand_ == 0)
@@ -174,10 +174,13 @@ matcher_run(struct llm_usage_matcher *m, const char *p, size_t len, size_t *off,
         if (m->state_ == MATCH_IDLE) {
             /* Most bytes are string content: skip to the next quote. */
             const char *q = memchr(p + i, '"', len - i);
-            i = q != NULL ? (size_t)(q - p) : len;
-            if (q != NULL)
-                matcher_open(m, i > 0 ? p[i - 1] : m->prev_);
-            i += q != NULL;
+            if (q == NULL) {
+                i = len;
+                break;
+            }
+            i = (size_t)(q - p);
+            matcher_open(m, i > 0 ? p[i - 1] : m->prev_);
+            i++;
             continue;
         }
         step = matcher_byte(m, p[i]);

@@ -30,7 +30,8 @@
 #include "util/clock.h"
 
 #define RATELIMIT_REFUSAL_SLOTS 8192
-#define TAG_MAX (REQ_USER_MAX + 3) /* "u:" + user, or "a:" + an IPv6 address */
+#define TAG_MAX (REQ_USER_MAX + 3)
+#define FIELD_MAX 128 /* a limit name (<= 64) and a slot id (< 48) with ":s:" */ /* "u:" + user, or "a:" + an IPv6 address */
 
 static _Atomic uint64_t reset_epoch;
 
@@ -281,15 +282,16 @@ on_check(void *arg, const struct redisReply *reply, const char *err)
     admit(a);
 }
 
-/* Keys: [session], [window hash], [one slot hash per concurrent limit]. */
+/* Keys: [session], [the limits hash]. */
 struct check_call {
-    char keys[2 + RATELIMIT_MAX_LIMITS][SESSION_KEY_MAX];
-    const char *keyv[2 + RATELIMIT_MAX_LIMITS];
-    size_t keylen[2 + RATELIMIT_MAX_LIMITS];
+    char keys[2][SESSION_KEY_MAX];
+    const char *keyv[2];
+    size_t keylen[2];
     int nkeys;
     char nums[RATELIMIT_MAX_LIMITS][4][24];
-    const char *argv[5 + 6 * RATELIMIT_MAX_LIMITS];
-    size_t arglen[5 + 6 * RATELIMIT_MAX_LIMITS];
+    char fields[RATELIMIT_MAX_LIMITS][4][FIELD_MAX];
+    const char *argv[5 + 9 * RATELIMIT_MAX_LIMITS];
+    size_t arglen[5 + 9 * RATELIMIT_MAX_LIMITS];
     int nargs;
 };
 
@@ -318,18 +320,30 @@ build_keys(struct admission *a, struct check_call *cc)
     if (req->id.session[0] != '\0' &&
         !add_key(cc, session_key(cc->keys[cc->nkeys], prefix, req->id.user, req->id.session)))
         return false;
-    bool window = false;
-    for (size_t i = 0; i < a->nlimits; i++)
-        window = window || a->limits[i].kind != CONFIG_LIMIT_CONCURRENT;
-    if (window && !add_key(cc, limit_window_key(cc->keys[cc->nkeys], prefix, a->tag, a->plan)))
-        return false;
-    for (size_t i = 0; i < a->nlimits; i++) {
-        if (a->limits[i].kind == CONFIG_LIMIT_CONCURRENT &&
-            !add_key(cc, limit_slot_key(cc->keys[cc->nkeys], prefix, a->tag, a->plan,
-                                        a->limits[i].name)))
-            return false;
+    return a->nlimits == 0 ||
+           add_key(cc, limit_window_key(cc->keys[cc->nkeys], prefix, a->tag, a->plan));
+}
+
+/* The hash fields check.lua reads and writes for limit i, ready-made
+ * (building them in Lua costs more than the commands; see check.lua). */
+static void
+add_limit_fields(struct admission *a, struct check_call *cc, size_t i)
+{
+    const char *name = a->limits[i].name;
+    char(*f)[FIELD_MAX] = cc->fields[i];
+    if (a->limits[i].kind == CONFIG_LIMIT_CONCURRENT) {
+        snprintf(f[0], FIELD_MAX, "%s:n", name);
+        snprintf(f[1], FIELD_MAX, "%s:s:%s", name, a->slot_id);
+        snprintf(f[2], FIELD_MAX, "%s:s:", name);
+        f[3][0] = '\0';
+    } else {
+        snprintf(f[0], FIELD_MAX, "%s:t", name);
+        snprintf(f[1], FIELD_MAX, "%s:lo", name);
+        snprintf(f[2], FIELD_MAX, "%s:hi", name);
+        snprintf(f[3], FIELD_MAX, "%s:", name);
     }
-    return true;
+    for (int k = 0; k < 4; k++)
+        add_arg(cc, f[k]);
 }
 
 static void
@@ -345,12 +359,12 @@ add_limit_args(struct admission *a, struct check_call *cc, size_t i)
     }
     uint64_t bucket_ms = l->window_ms == 0 ? 0 : (l->window_ms + l->precision - 1) / l->precision;
     uint64_t v[4] = {l->amount, l->window_ms, bucket_ms, cost};
-    add_arg(cc, l->name);
     add_arg(cc, kinds[l->kind]);
     for (int k = 0; k < 4; k++) {
         snprintf(cc->nums[i][k], sizeof(cc->nums[i][k]), "%llu", (unsigned long long)v[k]);
         add_arg(cc, cc->nums[i][k]);
     }
+    add_limit_fields(a, cc, i);
 }
 
 static void
@@ -372,7 +386,7 @@ send_check(struct admission *a)
              (unsigned long long)++rw->slot_seq);
     add_arg(&cc, "");
     add_arg(&cc, req->id.session[0] == '\0' ? "" : req->cfg->tokens.sliding ? "1" : "0");
-    add_arg(&cc, a->slot_id);
+    add_arg(&cc, "");
     add_arg(&cc, lease);
     add_arg(&cc, nlimits);
     for (size_t i = 0; i < a->nlimits; i++)
@@ -422,24 +436,25 @@ slot_command(struct admission *a, size_t i, bool renew)
     struct req *req = a->req;
     if (req->worker->redis == NULL)
         return; /* the worker is exiting: the lease frees the slot */
-    char key[SESSION_KEY_MAX];
-    int len = limit_slot_key(key, req->cfg->redis.prefix, a->tag, a->plan, a->limits[i].name);
-    if (len < 0)
+    char key[SESSION_KEY_MAX], field[128];
+    int len = limit_window_key(key, req->cfg->redis.prefix, a->tag, a->plan);
+    int flen = snprintf(field, sizeof(field), "%s:s:%s", a->limits[i].name, a->slot_id);
+    if (len < 0 || flen < 0 || (size_t)flen >= sizeof(field))
         return;
     if (renew) {
         const char *keys[] = {key};
         const size_t keylens[] = {(size_t)len};
         char lease[24];
         snprintf(lease, sizeof(lease), "%d", RATELIMIT_LEASE_MS);
-        const char *args[] = {a->slot_id, lease};
-        const size_t arglens[] = {strlen(a->slot_id), strlen(lease)};
-        redis_client_script(req->worker->redis, scripts.renew, 1, keys, keylens, 2,
-                            args, arglens, on_settled, NULL);
+        const char *args[] = {field, lease};
+        const size_t arglens[] = {(size_t)flen, strlen(lease)};
+        redis_client_script(req->worker->redis, scripts.renew, 1, keys, keylens, 2, args, arglens,
+                            on_settled, NULL);
         return;
     }
     /* HDEL never creates a key, so a reset or expired hash stays gone. */
-    const char *argv[] = {"HDEL", key, a->slot_id};
-    const size_t argvlen[] = {4, (size_t)len, strlen(a->slot_id)};
+    const char *argv[] = {"HDEL", key, field};
+    const size_t argvlen[] = {4, (size_t)len, (size_t)flen};
     redis_client_command(req->worker->redis, key, (size_t)len, 3, argv, argvlen, on_settled, NULL);
 }
 

@@ -84,10 +84,3 @@ limit_window_key(char *out, const char *prefix, const char *tag, const char *pla
     const char *parts[] = {":rl:", plan};
     return tagged_key(out, prefix, tag, parts, 2);
 }
-
-int
-limit_slot_key(char *out, const char *prefix, const char *tag, const char *plan, const char *name)
-{
-    const char *parts[] = {":c:", plan, ":", name};
-    return tagged_key(out, prefix, tag, parts, 4);
-}

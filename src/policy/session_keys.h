@@ -7,11 +7,11 @@
  *                                    idle_ttl_ms; TTL = the idle timeout
  *   PREFIX{u:alice}:sessions         zset: session id -> expires_at (ms);
  *                                    TTL = its last session's end
- *   PREFIX{u:alice}:rl:<plan>        hash: the window limits' buckets
- *                                    (lua/check.lua); TTL >= the longest
- *                                    window past its newest bucket
- *   PREFIX{u:alice}:c:<plan>:<name>  hash: a concurrent limit's slots,
- *                                    slot id -> lease end; TTL = a lease
+ *   PREFIX{u:alice}:rl:<plan>        hash: every limit of the plan, window
+ *                                    buckets and concurrency slots
+ *                                    (lua/check.lua, docs/ratelimit.md);
+ *                                    TTL >= the longest window (or slot
+ *                                    lease) past its newest entry
  *
  * Anonymous callers have the tag {a:<client ip>} and the plan "anonymous".
  */
@@ -35,9 +35,7 @@ int session_index_key(char *out, const char *prefix, const char *user);
 /* "PREFIX{u:USER}:s:": what session_key() puts before the id. */
 int session_key_prefix(char *out, const char *prefix, const char *user);
 
-/* The keys of a caller's limits; tag is "u:USER" or "a:IP". */
+/* The key of a caller's limits; tag is "u:USER" or "a:IP". */
 int limit_window_key(char *out, const char *prefix, const char *tag, const char *plan);
-int limit_slot_key(char *out, const char *prefix, const char *tag, const char *plan,
-                   const char *name);
 
 #endif

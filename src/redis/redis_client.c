@@ -694,7 +694,7 @@ handle_reply(struct redis_client *rc, struct pending *p, const redisReply *r)
             send_pending(rc, p);
             return;
         }
-        /* fall through */
+        __attribute__((fallthrough)); /* then delivered like any reply */
     case PENDING_USER:
         if (has_callback(p))
             deliver(rc, p, r, NULL);
