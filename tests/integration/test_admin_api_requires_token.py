@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The admin API under /v1 needs `Authorization: Bearer <admin.token>`: 401
 with WWW-Authenticate without it or with a wrong one (SPEC section 8); with
-it, the session endpoints run (a bad body is 400), the limit and cache
-endpoints answer 501 not_implemented until they land, and other paths 404. /metrics, /healthz and /readyz need no token."""
+it, the session endpoints run (a bad body is 400), the limit endpoints
+answer 503 redis_unavailable (this gateway has no Redis), the cache one 501
+not_implemented until it lands, and other paths 404. /metrics, /healthz and /readyz need no token."""
 import harness as h
 
 
@@ -18,9 +19,12 @@ def main(t, env):
 
     h.check_json_error(t, gw.admin('POST', '/v1/sessions', body=b'{}'), 400,
                        'POST /v1/sessions with the token and no user')
-    for method, path in (('DELETE', '/v1/users/alice/limits'), ('POST', '/v1/cache/purge')):
-        r = gw.admin(method, path, body=b'{}' if method == 'POST' else None)
-        h.check_json_error(t, r, 501, '%s %s with the token' % (method, path))
+    for method in ('GET', 'DELETE'):
+        r = gw.admin(method, '/v1/users/alice/limits')
+        h.check_json_error(t, r, 503, '%s /v1/users/alice/limits without Redis' % method)
+        t.eq((h.json_body(r) or {}).get('error'), 'redis_unavailable', 'error: redis_unavailable')
+    h.check_json_error(t, gw.admin('POST', '/v1/cache/purge', body=b'{}'), 501,
+                       'POST /v1/cache/purge with the token')
     h.check_json_error(t, gw.admin('GET', '/v1/nothing'), 404, 'unknown /v1 path')
 
     for path in ('/metrics', '/healthz'):
