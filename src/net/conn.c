@@ -545,6 +545,18 @@ conn_drive(struct conn *c)
         conn_close(c);
 }
 
+/* A client may half-close once it sent its whole request: while a stage
+ * waits, that is a body-less request or one whose Content-Length bytes are
+ * all in the buffer already (a chunked body's end is not looked for). */
+static bool
+request_sent_whole(const struct conn *c)
+{
+    const struct http_head *h = &c->req->head;
+    if (h->body == HTTP_BODY_NONE)
+        return true;
+    return h->body == HTTP_BODY_LENGTH && c->in != NULL && buf_len(c->in) >= h->content_length;
+}
+
 static void
 on_readable(struct conn *c)
 {
@@ -553,7 +565,7 @@ on_readable(struct conn *c)
         return;
     }
     ssize_t n = conn_read(c);
-    if (n == 0 && c->state == CONN_STAGES && c->req->head.body == HTTP_BODY_NONE) {
+    if (n == 0 && c->state == CONN_STAGES && request_sent_whole(c)) {
         conn_peer_eof(c);
         return;
     }

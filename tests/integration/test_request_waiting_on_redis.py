@@ -50,6 +50,18 @@ def main(t, env):
         t.eq(r.status, 200, 'a client that half-closed while waiting gets its answer')
     th.join()
 
+    # The same with a whole POST body sent before the half-close.
+    th = slow_redis(redis, 0.5)
+    post = ('POST /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n'
+            'Content-Length: 11\r\n\r\nhello world' % token).encode()
+    with h.Client(gw.port) as c:
+        c.send(post)
+        c.sock.shutdown(socket.SHUT_WR)
+        r = c.read_response()
+        t.eq(r.status, 200, 'a POST whose body came whole, then a half-close: answered')
+        t.eq((r.json() or {}).get('body'), 'hello world', 'with its body forwarded')
+    th.join()
+
     # Vanish while waiting (a reset: a plain FIN is a half-close, answered
     # above): the gateway finishes the request alone.
     th = slow_redis(redis, 0.5)
