@@ -584,6 +584,19 @@ set_redis_tls(struct config_yaml *y, yaml_node_t *val, void *base,
         config_yaml_error(y, val, "%s: cert_file and key_file go together", where);
 }
 
+/* A prefix with a brace would move the hash tag out of the caller's name
+ * (Redis Cluster hashes the first {...}), and keys are built in fixed
+ * buffers (policy/session_keys.h). */
+static void
+set_redis_prefix(struct config_yaml *y, yaml_node_t *val, void *base,
+                 const struct config_yaml_directive *d, const char *where)
+{
+    config_yaml_set_str(y, val, base, d, where);
+    const char *p = ((struct config *)base)->redis.prefix;
+    if (p != NULL && (strlen(p) > 256 || strpbrk(p, "{}") != NULL))
+        config_yaml_error(y, val, "%s: at most 256 bytes, without '{' or '}'", where);
+}
+
 static const char *const on_error_names[] = {"closed", "open", NULL};
 static const struct config_yaml_directive redis_directives[] = {
     {"url", set_redis_url, offsetof(struct config, redis.url), NULL, false,
@@ -592,7 +605,7 @@ static const struct config_yaml_directive redis_directives[] = {
     {"tls", set_redis_tls, offsetof(struct config, redis.target.tls_opt), NULL, false,
      .doc = "TLS settings of a rediss:// URL", .shape = CONFIG_YAML_MAP,
      .sub = &redis_tls_section},
-    {"prefix", config_yaml_set_str, offsetof(struct config, redis.prefix), NULL, false,
+    {"prefix", set_redis_prefix, offsetof(struct config, redis.prefix), NULL, false,
      .doc = "starts every key", .example = "\"sluice:\""},
     {"timeout", config_yaml_set_dur32_pos, offsetof(struct config, redis.timeout_ms), NULL, false,
      .doc = "a reply slower than this counts as Redis unavailable", .example = "100ms"},
