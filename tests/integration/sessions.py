@@ -57,6 +57,12 @@ class Redis:
                            capture_output=True, timeout=10, text=True)
         return r.stdout.strip()
 
+    def key_ttls(self):
+        """{key: PTTL in ms} for every key (redis-cli --scan): -1 is a key
+        without a TTL, -2 one that expired in between."""
+        keys = [k for k in self.cli('--scan').splitlines() if k]
+        return {k: int(self.cli('PTTL', k) or -2) for k in keys}
+
     def commandstats(self):
         """{command: calls} from INFO commandstats."""
         out = {}
@@ -124,6 +130,17 @@ def token_for(gw, user='alice', **kw):
     if r.status != 201 or not j or 'token' not in j:
         raise RuntimeError('session creation failed: %d %r' % (r.status, r.body[:300]))
     return j['token']
+
+
+def retry_after_and_t(r):
+    """(Retry-After, the t of the RateLimit field) of a response; Retry-After
+    is its list of values unless there is exactly one. SPEC section 6: a
+    429's Retry-After is whole seconds, never earlier than t."""
+    import re
+    ra = r.header_all('retry-after')
+    m = re.search(r';t=(\d+)', r.header('ratelimit', ''))
+    return (int(ra[0]) if len(ra) == 1 and ra[0].isdigit() else ra,
+            int(m.group(1)) if m else None)
 
 
 def bearer(token):
