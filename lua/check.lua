@@ -81,7 +81,6 @@ for i = 1, n do
         if lease > span then span = lease end
     else
         local w, b, cost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
-        if cost > amount then cost = amount end -- waits for an empty window instead of never passing
         local cur = floor(now / b)
         v[j + 2], v[j + 3], v[j + 4], v[j + 5], v[j + 6], v[j + 8] = w, b, cost, cur,
             floor((now - w) / b), false
@@ -165,7 +164,9 @@ for i = 1, n do
             if not lo then state[at + 3] = false end
         end
         u[k + 1], u[k + 2] = t, lo
-        if t + v[j + 4] > v[j + 1] then
+        if v[j + 4] > v[j + 1] then
+            wait = v[j + 2] -- more than the whole limit: it never fits (SPEC section 6)
+        elseif t + v[j + 4] > v[j + 1] then
             wait = retry_ms(ARGV[a + 9], t + v[j + 4] - v[j + 1], lo, v[j + 2], v[j + 3])
         end
     end

@@ -65,8 +65,6 @@ fallback_limiter_check(uint64_t caller, const struct config_limit *limits, size_
         int64_t b = (l->window_ms + FALLBACK_BUCKETS - 1) / FALLBACK_BUCKETS;
         int64_t cur = now_ms / b, first = (now_ms - l->window_ms) / b;
         cost[i] = l->kind == CONFIG_LIMIT_TOKENS ? l->estimate : 1;
-        if (cost[i] > amount)
-            cost[i] = amount;
         win[i] = window_for(caller, l, cur);
         uint64_t used = window_sum(win[i], first, cur);
         out->remaining[i] = (int64_t)amount - (int64_t)used - (int64_t)cost[i];

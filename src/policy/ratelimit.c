@@ -31,7 +31,9 @@
 
 #define RATELIMIT_REFUSAL_SLOTS 8192
 #define TAG_MAX (REQ_USER_MAX + 3)
-#define FIELD_MAX 128 /* a limit name (<= 64) and a slot id (< 48) with ":s:" */ /* "u:" + user, or "a:" + an IPv6 address */
+#define FIELD_MAX                                                                                  \
+    128 /* a limit name (<= 64) and a slot id (< 48) with ":s:" */ /* "u:" + user, or "a:" + an    \
+                                                                      IPv6 address */
 
 static _Atomic uint64_t reset_epoch;
 
@@ -76,11 +78,11 @@ struct admission {
 };
 
 struct ratelimit_worker {
-    struct worker *w;             /* borrowed; outlives this */
-    struct refusals *refusals;    /* owns */
-    struct admission *holders;    /* borrowed: requests holding concurrency slots */
-    struct event *renew_ev;       /* owns */
-    struct event *heartbeat_ev;   /* owns; worker 0 only */
+    struct worker *w;           /* borrowed; outlives this */
+    struct refusals *refusals;  /* owns */
+    struct admission *holders;  /* borrowed: requests holding concurrency slots */
+    struct event *renew_ev;     /* owns */
+    struct event *heartbeat_ev; /* owns; worker 0 only */
     uint64_t slot_seq;
 };
 
@@ -115,8 +117,8 @@ find_caller(struct req *req, struct admission *a)
         return false;
     /* client_ip: X-Forwarded-For only through a trusted proxy (SPEC 11). */
     char peer[INET6_ADDRSTRLEN];
-    struct sl_slice ip = http_headers_client_ip(&req->head, conn_peer_ip(req->conn, peer),
-                                                req->conn->peer_trusted);
+    struct sl_slice ip =
+        http_headers_client_ip(&req->head, conn_peer_ip(req->conn, peer), req->conn->peer_trusted);
     if (!ip_literal(ip))
         ip = conn_peer_ip(req->conn, peer);
     snprintf(a->tag, sizeof(a->tag), "a:%.*s", (int)ip.len, ip.p);
@@ -210,8 +212,7 @@ redis_failed(struct admission *a)
         return;
     }
     struct fallback_decision d;
-    if (
-        !fallback_limiter_check(a->refusal_key, a->limits, a->nlimits, fleet_live_gateways(),
+    if (!fallback_limiter_check(a->refusal_key, a->limits, a->nlimits, fleet_live_gateways(),
                                 clock_now_ms(), &d)) {
         for (size_t i = 0; i < a->nlimits; i++)
             a->grant[i] = (struct grant){.remaining = d.remaining[i], .reset_ms = d.reset_ms[i]};
@@ -246,7 +247,8 @@ parse_check(struct admission *a, const struct redisReply *reply, int64_t *code, 
     for (size_t i = 0; i < a->nlimits; i++) {
         struct grant *g = &a->grant[i];
         if (!integer_at(reply, 3 + 3 * i, &g->remaining) ||
-            !integer_at(reply, 4 + 3 * i, &g->reset_ms) || !integer_at(reply, 5 + 3 * i, &g->bucket))
+            !integer_at(reply, 4 + 3 * i, &g->reset_ms) ||
+            !integer_at(reply, 5 + 3 * i, &g->bucket))
             return false;
     }
     return *limit >= 0 && (size_t)*limit <= a->nlimits;
@@ -268,8 +270,11 @@ on_check(void *arg, const struct redisReply *reply, const char *err)
     if (code < 0 && limit > 0) {
         size_t i = (size_t)limit - 1;
         /* A concurrency slot frees when another request ends, not at a
-         * time: only window refusals are remembered. */
-        if (a->limits[i].kind != CONFIG_LIMIT_CONCURRENT) {
+         * time, and a reservation larger than the whole limit never fits
+         * (the caller's smaller requests may): only the others are
+         * remembered. */
+        if (a->limits[i].kind != CONFIG_LIMIT_CONCURRENT &&
+            a->grant[i].reserved <= a->limits[i].amount) {
             struct refusal ref = {clock_now_ms() + retry_ms, (unsigned)i, a->grant[i].remaining};
             refusals_put(a->req->worker->limits->refusals, a->refusal_key, a->req->cfg,
                          atomic_load(&reset_epoch), &ref);
@@ -354,7 +359,7 @@ add_limit_args(struct admission *a, struct check_call *cc, size_t i)
     uint64_t cost = 1;
     if (l->kind == CONFIG_LIMIT_TOKENS) {
         cost = reservation(a->req, l);
-        a->grant[i].reserved = cost > l->amount ? l->amount : cost; /* as check.lua clamps */
+        a->grant[i].reserved = cost;
         a->has_tokens = true;
     }
     uint64_t bucket_ms = l->window_ms == 0 ? 0 : (l->window_ms + l->precision - 1) / l->precision;
@@ -391,8 +396,8 @@ send_check(struct admission *a)
     add_arg(&cc, nlimits);
     for (size_t i = 0; i < a->nlimits; i++)
         add_limit_args(a, &cc, i);
-    redis_client_script(req->worker->redis, scripts.check, cc.nkeys, cc.keyv,
-                        cc.keylen, cc.nargs, cc.argv, cc.arglen, on_check, a);
+    redis_client_script(req->worker->redis, scripts.check, cc.nkeys, cc.keyv, cc.keylen, cc.nargs,
+                        cc.argv, cc.arglen, on_check, a);
 }
 
 static void
@@ -526,8 +531,8 @@ commit_tokens(struct admission *a, size_t i)
     const size_t keylens[] = {(size_t)len};
     const char *args[] = {a->limits[i].name, bucket, d};
     const size_t arglens[] = {strlen(args[0]), strlen(bucket), strlen(d)};
-    redis_client_script(req->worker->redis, scripts.commit, 1, keys, keylens, 3, args,
-                        arglens, on_settled, NULL);
+    redis_client_script(req->worker->redis, scripts.commit, 1, keys, keylens, 3, args, arglens,
+                        on_settled, NULL);
 }
 
 static struct admission *

@@ -122,6 +122,17 @@ def main(t, env):
     time.sleep(0.3)
     t.eq(used(), used_d, '(d) the refused request consumed nothing')
 
+    # (e) A reservation above the whole limit never fits (SPEC section 6:
+    # "admitted when used + estimate fits"): refused even in an empty
+    # window, and not remembered: the user's next small request passes.
+    gw.admin('DELETE', '/v1/users/alice/limits')
+    r = h.fetch(gw.port, 'POST', '/v1/chat/completions', auth,
+                chat_body(max_tokens=AMOUNT + 1))
+    t.eq(r.status, 429, '(e) max_tokens above the whole limit: 429 in an empty window')
+    t.eq((h.json_body(r) or {}).get('limit'), 'tokens_per_minute', '(e) naming the tokens limit')
+    r = h.fetch(gw.port, 'POST', '/v1/chat/completions', auth, chat_body(max_tokens=3))
+    t.eq(r.status, 200, '(e) the next request that fits is admitted (no remembered refusal)')
+
     ttls = g.redis.key_ttls()
     t.ok(any(k.endswith('{u:alice}:rl:free') for k in ttls),
          'the limits hash is among the keys sluice created', sorted(ttls))
