@@ -93,52 +93,6 @@ end
 local state = call('HMGET', key, unpack(reads))
 local writes, nw, dels = {}, 0, {}
 
--- Buckets form a list, oldest first (NAME:IDX holds a count, NAME:IDX:n
--- the next bucket's index): dropping the buckets that left the window
--- costs one read each, once, so a call is O(1) amortised. Returns the new
--- total and oldest bucket.
-local function evict(pre, t, lo, first)
-    while lo and lo < first do
-        local got = call('HMGET', key, pre .. lo, pre .. lo .. ':n')
-        t = t - (tonumber(got[1]) or 0)
-        dels[#dels + 1] = pre .. lo
-        dels[#dels + 1] = pre .. lo .. ':n'
-        lo = tonumber(got[2])
-    end
-    return lo and t or 0, lo
-end
-
--- When would cost fit? Walk the buckets from the oldest until enough
--- have left the window: only on a refusal (which the gateway remembers).
-local function retry_ms(pre, need, idx, w, b)
-    while idx do
-        local got = call('HMGET', key, pre .. idx, pre .. idx .. ':n')
-        need = need - (tonumber(got[1]) or 0)
-        if need <= 0 then
-            return (idx + 1) * b + w - now
-        end
-        idx = tonumber(got[2])
-    end
-    return w -- unreachable while the counts add up
-end
-
--- Slots taken, counted again from the slot fields (dropping those whose
--- lease ended: a gateway that crashed) only when the upper bound NAME:n
--- says the limit is reached, so the common case costs nothing.
-local function recount(prefix)
-    local all, used = call('HGETALL', key), 0
-    for j = 1, #all, 2 do
-        if string.sub(all[j], 1, #prefix) == prefix then
-            if tonumber(all[j + 1]) > now then
-                used = used + 1
-            else
-                dels[#dels + 1] = all[j]
-            end
-        end
-    end
-    return used
-end
-
 -- Decide. Per limit, in u (stride 3): total (or slots taken), oldest
 -- bucket, current bucket's count; hi is state's.
 local u, refused, worst = {}, 0, -1
@@ -148,15 +102,38 @@ for i = 1, n do
     if v[j + 8] then
         local used = tonumber(state[at + 1]) or 0
         if used >= v[j + 1] then
-            used = recount(ARGV[a + 8])
+            -- The upper bound says the limit is reached: count the slot
+            -- fields again, dropping those whose lease ended (a gateway
+            -- that crashed). Only then: the common case costs nothing.
+            local all, prefix = call('HGETALL', key), ARGV[a + 8]
+            used = 0
+            for f = 1, #all, 2 do
+                if string.sub(all[f], 1, #prefix) == prefix then
+                    if tonumber(all[f + 1]) > now then
+                        used = used + 1
+                    else
+                        dels[#dels + 1] = all[f]
+                    end
+                end
+            end
             nw = nw + 2; writes[nw - 1], writes[nw] = ARGV[a + 6], used
         end
         u[k + 1] = used
         if used + 1 > v[j + 1] then wait = 1000 end
     else
-        local t, lo = tonumber(state[at + 1]) or 0, tonumber(state[at + 2])
+        local t, lo, pre = tonumber(state[at + 1]) or 0, tonumber(state[at + 2]), ARGV[a + 9]
         if lo and lo < v[j + 6] then
-            t, lo = evict(ARGV[a + 9], t, lo, v[j + 6])
+            -- Buckets form a list, oldest first (NAME:IDX holds a count,
+            -- NAME:IDX:n the next bucket's index): dropping those that left
+            -- the window costs one read each, once: O(1) amortised.
+            while lo and lo < v[j + 6] do
+                local got = call('HMGET', key, pre .. lo, pre .. lo .. ':n')
+                t = t - (tonumber(got[1]) or 0)
+                dels[#dels + 1] = pre .. lo
+                dels[#dels + 1] = pre .. lo .. ':n'
+                lo = tonumber(got[2])
+            end
+            if not lo then t = 0 end
             nw = nw + 6
             writes[nw - 5], writes[nw - 4] = ARGV[a + 6], t
             writes[nw - 3], writes[nw - 2] = ARGV[a + 7], lo or ''
@@ -164,10 +141,24 @@ for i = 1, n do
             if not lo then state[at + 3] = false end
         end
         u[k + 1], u[k + 2] = t, lo
-        if v[j + 4] > v[j + 1] then
+        local cost, amount = v[j + 4], v[j + 1]
+        if cost > amount then
             wait = v[j + 2] -- more than the whole limit: it never fits (SPEC section 6)
-        elseif t + v[j + 4] > v[j + 1] then
-            wait = retry_ms(ARGV[a + 9], t + v[j + 4] - v[j + 1], lo, v[j + 2], v[j + 3])
+        elseif t + cost > amount then
+            -- When would it fit? Walk the buckets from the oldest until
+            -- enough have left the window: only on a refusal (which the
+            -- gateway remembers).
+            local need, idx = t + cost - amount, lo
+            wait = v[j + 2]
+            while idx do
+                local got = call('HMGET', key, pre .. idx, pre .. idx .. ':n')
+                need = need - (tonumber(got[1]) or 0)
+                if need <= 0 then
+                    wait = (idx + 1) * v[j + 3] + v[j + 2] - now
+                    break
+                end
+                idx = tonumber(got[2])
+            end
         end
     end
     if wait > worst then
@@ -177,13 +168,14 @@ end
 
 -- Charge every limit, only when all admit.
 if refused == 0 then
+    local lease_end = now + tonumber(ARGV[4])
     for i = 1, n do
         local a, j, k = 5 + (i - 1) * 9, (i - 1) * 8, (i - 1) * 3
         if v[j + 8] then
             u[k + 1] = u[k + 1] + 1
             nw = nw + 4
             writes[nw - 3], writes[nw - 2] = ARGV[a + 6], u[k + 1]
-            writes[nw - 1], writes[nw] = ARGV[a + 7], now + tonumber(ARGV[4])
+            writes[nw - 1], writes[nw] = ARGV[a + 7], lease_end
         else
             local at, cur, cost = v[j + 7], v[j + 5], v[j + 4]
             local hi, cnt = tonumber(state[at + 3]), tonumber(state[at + 4]) or 0
