@@ -389,7 +389,13 @@ send_check(struct admission *a)
     struct ratelimit_worker *rw = req->worker->limits;
     snprintf(a->slot_id, sizeof(a->slot_id), "%s:%u:%llu", fleet_gateway_id(), req->worker->id,
              (unsigned long long)++rw->slot_seq);
-    add_arg(&cc, "");
+    /* Windows need the one clock every gateway shares (Redis's TIME); a
+     * session alone only paces its idle-timer restarts, so the gateway's
+     * clock saves the TIME call. */
+    char now[24] = "";
+    if (a->nlimits == 0)
+        snprintf(now, sizeof(now), "%lld", (long long)clock_wall_ms());
+    add_arg(&cc, now);
     add_arg(&cc, req->id.session[0] == '\0' ? "" : req->cfg->tokens.sliding ? "1" : "0");
     add_arg(&cc, "");
     add_arg(&cc, lease);
