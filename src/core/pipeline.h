@@ -62,11 +62,17 @@ typedef void (*pipeline_forward_cb)(struct req *req);
  * {"error":"<error>","message":"<message>"<json_extra>}. Header lines for
  * the answer go to req->response_extra before the call (a Retry-After set
  * there is the only one the answer carries). */
+struct http_stored_response;
 struct stage_reply {
     unsigned status;
     const char *error;      /* machine code; NULL: from the status ("not_found") */
     const char *message;    /* human text; may be NULL */
     const char *json_extra; /* e.g. ,"limit":"per_minute","retry_after":3; may be NULL */
+    /* Instead of the JSON error: a whole response of the stage's own (a
+     * cache hit, a replay), sent with the same keep-alive, pipelining,
+     * HEAD and backpressure rules as a proxied one, response_extra's lines
+     * after its own; copied before anything is sent. NULL: the error. */
+    const struct http_stored_response *stored;
 };
 
 /* Called when a request must be answered by the gateway. */

@@ -144,3 +144,38 @@ http_reply_build(struct strbuf *out, const struct http_reply *r)
         strbuf_append(out, body.p, body.len);
     strbuf_deinit(&body);
 }
+
+void
+http_reply_build_stored(struct strbuf *out, const struct http_reply *r,
+                        const struct http_stored_response *stored)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %u %s\r\n", stored->status,
+                     http_reply_reason(stored->status));
+    strbuf_append(out, line, (size_t)n);
+    strbuf_append_slice(out, stored->headers);
+    strbuf_append_slice(out, r->extra_headers);
+    if (r->request_id.len > 0) {
+        strbuf_append_str(out, "X-Request-Id: ");
+        strbuf_append_slice(out, r->request_id);
+        strbuf_append(out, "\r\n", 2);
+    }
+    if (!has_field(stored->headers, "date")) {
+        char date[CLOCK_HTTP_DATE_LEN + 1];
+        clock_http_date(date);
+        strbuf_append_str(out, "Date: ");
+        strbuf_append_str(out, date);
+        strbuf_append(out, "\r\n", 2);
+    }
+    /* 204 and 304 have no body and no Content-Length (RFC 9110 §8.6). */
+    if (stored->status != 204 && stored->status != 304) {
+        strbuf_append_str(out, "Content-Length: ");
+        strbuf_append_u64(out, stored->body.len);
+        strbuf_append(out, "\r\n", 2);
+    }
+    if (r->close)
+        strbuf_append_str(out, "Connection: close\r\n");
+    strbuf_append(out, "\r\n", 2);
+    if (!r->head_only && stored->status != 204 && stored->status != 304)
+        strbuf_append_slice(out, stored->body);
+}

@@ -26,6 +26,22 @@ struct http_reply {
 /* Appends the whole response (head and body) to out. */
 void http_reply_build(struct strbuf *out, const struct http_reply *r);
 
+/* A response a stage answers with instead of an error: a cache hit, a
+ * replay. headers are whole "Name: value\r\n" lines without framing or
+ * hop-by-hop fields (Content-Length, Transfer-Encoding, Connection). */
+struct http_stored_response {
+    unsigned status;
+    struct sl_slice headers;
+    struct sl_slice body;
+};
+
+/* Appends it: the stored fields, then extra_headers, X-Request-Id, a Date
+ * when the stored fields have none, Content-Length, Connection: close when
+ * asked; the body unless head_only. Only the status, error, message and
+ * json_extra of r are not used. */
+void http_reply_build_stored(struct strbuf *out, const struct http_reply *r,
+                             const struct http_stored_response *stored);
+
 /* "Not Found" for 404 and so on; "Unknown" when the code has no phrase here. */
 const char *http_reply_reason(unsigned status);
 

@@ -380,6 +380,8 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
         .extra_headers = {req->response_extra.p, req->response_extra.len},
         .head_only = req->head_only,
     };
+    if (reply->stored != NULL)
+        status = reply->stored->status;
     /* Unread body bytes would be taken for the next request: close instead
      * of discarding them. Errors of framing close too (RFC 9112 §9.6). */
     if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
@@ -390,7 +392,10 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
         req->outcome = REQ_OUTCOME_REFUSED;
     r.close = c->close_after;
     req->resp_out.len = req->resp_out_sent = 0;
-    http_reply_build(&req->resp_out, &r);
+    if (reply->stored != NULL)
+        http_reply_build_stored(&req->resp_out, &r, reply->stored);
+    else
+        http_reply_build(&req->resp_out, &r);
     req->bytes_out += req->resp_out.len;
     c->state = CONN_REPLY;
     if (flush_out(c)) {
