@@ -224,7 +224,7 @@ for i = 1, n do
     else
         local lo = u[k + 2]
         out[3 * i + 1] = amount - u[k + 1]
-        out[3 * i + 2] = lo and ((lo + 1) * v[j + 3] + v[j + 2] - now) or 0
+        out[3 * i + 2] = (lo and u[k + 1] > 0) and ((lo + 1) * v[j + 3] + v[j + 2] - now) or 0
         out[3 * i + 3] = v[j + 5]
     end
 end
