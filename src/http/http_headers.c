@@ -187,6 +187,26 @@ http_headers_build_response(struct strbuf *out, const struct http_forward_respon
     strbuf_append(out, "\r\n", 2);
 }
 
+/* What a stored copy of a response keeps: its end-to-end fields, without
+ * framing (the replay frames the body itself) or Age (recomputed). */
+static const struct sl_slice stored_dropped[] = {
+    SL_SLICE_LIT("content-length"), SL_SLICE_LIT("transfer-encoding"), SL_SLICE_LIT("age"),
+};
+
+void
+http_headers_build_stored(struct strbuf *out, const struct http_head *head)
+{
+    const struct http_header *connection = http_head_find(head, "connection");
+    for (unsigned i = 0; i < head->nheaders; i++) {
+        const struct http_header *h = &head->headers[i];
+        if (in_list(h->name, response_dropped, SL_ARRAY_LEN(response_dropped)) ||
+            in_list(h->name, stored_dropped, SL_ARRAY_LEN(stored_dropped)) ||
+            named_by_connection(head, connection, h->name))
+            continue;
+        append_field(out, h->name, h->value);
+    }
+}
+
 struct sl_slice
 http_headers_origin_form(struct sl_slice target)
 {

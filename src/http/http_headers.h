@@ -43,6 +43,11 @@ struct http_forward_response {
  * upstream sent none (RFC 9110 §6.6.1). */
 void http_headers_build_response(struct strbuf *out, const struct http_forward_response *fr);
 
+/* Appends the fields of a response head worth storing for a replay (the
+ * cache, Idempotency-Key): end-to-end fields only, without Content-Length,
+ * Transfer-Encoding or Age. */
+void http_headers_build_stored(struct strbuf *out, const struct http_head *head);
+
 /* The origin-form of a request target (RFC 9112 §3.2.1): an absolute-form
  * target "http://host/p?q" becomes "/p?q" ("/" when it has no path);
  * others are returned as they are. Borrows target (or a static "/"). */

@@ -1,0 +1,104 @@
+/*
+ * response_record.c - recording, encoding and decoding stored responses.
+ */
+#include "policy/response_record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "http/http_headers.h"
+#include "http/http_parse.h"
+
+#define RECORD_MAGIC "SLR1 "
+
+void
+response_record_init(struct response_record *rec, size_t max_body)
+{
+    *rec = (struct response_record){.max_body = max_body};
+}
+
+void
+response_record_deinit(struct response_record *rec)
+{
+    strbuf_deinit(&rec->headers);
+    strbuf_deinit(&rec->body);
+}
+
+void
+response_record_head(struct response_record *rec, const struct http_head *head)
+{
+    rec->status = head->status;
+    rec->headers.len = 0;
+    http_headers_build_stored(&rec->headers, head);
+}
+
+void
+response_record_body(struct response_record *rec, const char *p, size_t len)
+{
+    if (rec->too_big)
+        return;
+    if (rec->body.len + len > rec->max_body) {
+        rec->too_big = true;
+        strbuf_deinit(&rec->body);
+        return;
+    }
+    strbuf_append(&rec->body, p, len);
+}
+
+void
+response_record_encode(const struct response_record *rec, int64_t stored_at_ms,
+                       struct sl_slice meta, struct strbuf *out)
+{
+    char line[128];
+    int n = snprintf(line, sizeof(line), RECORD_MAGIC "%lld %u %zu %zu %zu\n",
+                     (long long)stored_at_ms, rec->status, meta.len, rec->headers.len,
+                     rec->body.len);
+    strbuf_append(out, line, (size_t)n);
+    strbuf_append_slice(out, meta);
+    strbuf_append(out, rec->headers.p, rec->headers.len);
+    strbuf_append(out, rec->body.p, rec->body.len);
+}
+
+/* Reads a decimal number ended by end_char from *p (within end). */
+static bool
+read_number(const char **p, const char *end, char end_char, unsigned long long *out)
+{
+    unsigned long long v = 0;
+    const char *s = *p;
+    if (s >= end || *s < '0' || *s > '9')
+        return false;
+    for (; s < end && *s >= '0' && *s <= '9'; s++) {
+        if (v > (~0ULL - 9) / 10)
+            return false;
+        v = v * 10 + (unsigned long long)(*s - '0');
+    }
+    if (s >= end || *s != end_char)
+        return false;
+    *p = s + 1;
+    *out = v;
+    return true;
+}
+
+bool
+response_record_decode(const char *p, size_t len, struct response_record_view *out)
+{
+    const char *end = p + len, *s = p + sizeof(RECORD_MAGIC) - 1;
+    if (len < sizeof(RECORD_MAGIC) - 1 || memcmp(p, RECORD_MAGIC, sizeof(RECORD_MAGIC) - 1) != 0)
+        return false;
+    unsigned long long at, status, mlen, hlen, blen;
+    if (!read_number(&s, end, ' ', &at) || !read_number(&s, end, ' ', &status) ||
+        !read_number(&s, end, ' ', &mlen) || !read_number(&s, end, ' ', &hlen) ||
+        !read_number(&s, end, '\n', &blen))
+        return false;
+    size_t left = (size_t)(end - s);
+    if (status < 100 || status > 599 || mlen > left || hlen > left - mlen ||
+        blen != left - mlen - hlen)
+        return false;
+    out->stored_at_ms = (int64_t)at;
+    out->meta = (struct sl_slice){s, (size_t)mlen};
+    out->response.status = (unsigned)status;
+    out->response.headers = (struct sl_slice){s + mlen, (size_t)hlen};
+    out->response.body = (struct sl_slice){s + mlen + hlen, (size_t)blen};
+    /* Header lines end in CRLF, or a reply built from them would be broken. */
+    return hlen == 0 || (hlen >= 2 && s[mlen + hlen - 2] == '\r' && s[mlen + hlen - 1] == '\n');
+}

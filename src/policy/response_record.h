@@ -1,0 +1,57 @@
+/*
+ * response_record.h - a response kept for a replay (the cache, and
+ * Idempotency-Key): recorded as it passes the proxy, then encoded into one
+ * Redis value, and decoded (checked, never trusted) when read back.
+ *
+ *   on_response_head -> response_record_head: status, end-to-end fields
+ *   on_response_body -> response_record_body: the decoded payload, up to
+ *                       max_body (more: the record is dropped, too_big)
+ *   on_done          -> response_record_encode -> SET in Redis
+ *   a later request  -> GET -> response_record_decode -> stage_reply.stored
+ *
+ * The value: "SLR1 <stored_at_ms> <status> <meta_len> <headers_len> <body_len>\n"
+ * then meta (the caller's: what the entry must match, freshness), the
+ * header lines and the body. A value that does not parse, or whose
+ * lengths disagree with its size, is not a record (a miss, never a broken
+ * response).
+ */
+#ifndef SLUICE_RESPONSE_RECORD_H
+#define SLUICE_RESPONSE_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http_reply.h"
+#include "util/strbuf.h"
+
+struct http_head;
+
+struct response_record {
+    unsigned status;      /* 0 until the head was recorded */
+    struct strbuf headers; /* owns: whole "Name: value\r\n" lines */
+    struct strbuf body;    /* owns */
+    size_t max_body;
+    bool too_big;
+};
+
+void response_record_init(struct response_record *rec, size_t max_body);
+void response_record_deinit(struct response_record *rec);
+
+void response_record_head(struct response_record *rec, const struct http_head *head);
+void response_record_body(struct response_record *rec, const char *p, size_t len);
+
+/* Appends the encoded value to out. */
+void response_record_encode(const struct response_record *rec, int64_t stored_at_ms,
+                            struct sl_slice meta, struct strbuf *out);
+
+/* A decoded value; every slice borrows the bytes given to decode. */
+struct response_record_view {
+    int64_t stored_at_ms;
+    struct sl_slice meta;
+    struct http_stored_response response;
+};
+
+bool response_record_decode(const char *p, size_t len, struct response_record_view *out);
+
+#endif
