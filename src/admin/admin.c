@@ -8,7 +8,7 @@
  *                 server, else 503; both with the details (health.c)
  *   GET /metrics  Prometheus text (metrics.c), no token
  *   /v1/...       admin token required: sessions (admin_sessions.c); the
- *                 the cache endpoint answers 501 until it lands
+ *                 and the cache purge
  */
 #include "admin/admin.h"
 
@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "admin/admin_cache.h"
 #include "admin/admin_limits.h"
 #include "admin/admin_sessions.h"
 #include "admin/health.h"
@@ -186,14 +187,9 @@ handle_v1(struct admin *admin, struct evhttp_request *req, const char *path)
     }
     struct redis_client *rc = health_redis(admin->health);
     if (admin_sessions_handle(admin->cfg, rc, req, path) ||
-        admin_limits_handle(admin->cfg, rc, req, path))
+        admin_limits_handle(admin->cfg, rc, req, path) ||
+        admin_cache_handle(admin->cfg, rc, req, path))
         return;
-    /* The cache endpoint exists in the contract but not yet here: say so
-     * (501) rather than pretend the path is unknown. */
-    if (strcmp(path, "/v1/cache/purge") == 0) {
-        admin_send_error(req, 501, "not_implemented", "the cache is not in this build yet");
-        return;
-    }
     admin_send_error(req, HTTP_NOTFOUND, "not_found", "no such admin endpoint");
 }
 

@@ -199,9 +199,8 @@ answer(struct admin_op *op, struct evhttp_request *req, const struct redisReply 
 
 /* ---- requests ---------------------------------------------------------- */
 
-/* The request body as a JSON object; NULL after answering 400. */
-static json_t *
-read_body(struct evhttp_request *req)
+json_t *
+admin_read_json(struct evhttp_request *req)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
@@ -259,7 +258,7 @@ parse_create(struct evhttp_request *req, const struct config *cfg, json_t *body,
 static void
 handle_create(struct config *cfg, struct redis_client *rc, struct evhttp_request *req)
 {
-    json_t *body = read_body(req);
+    json_t *body = admin_read_json(req);
     if (body == NULL)
         return;
     struct token_claims c;

@@ -35,4 +35,8 @@ void admin_send_error(struct evhttp_request *req, int code, const char *error,
 struct json_t;
 void admin_send_json(struct evhttp_request *req, int code, struct json_t *body);
 
+/* The request's body as a JSON object (the caller owns it); NULL after
+ * answering 400. */
+struct json_t *admin_read_json(struct evhttp_request *req);
+
 #endif

@@ -58,6 +58,7 @@ struct metrics_shard {
     struct series_table requests;
     struct series_table upstream_errors;
     struct series_table limit_decisions; /* a = limit, b = decision */
+    struct series_table cache_results;   /* a = route, b = result */
     struct metrics_shard *next; /* borrowed link in the global list */
 };
 
@@ -195,6 +196,14 @@ metrics_record_limit(struct metrics_shard *shard, const char *limit, const char 
 {
     pthread_mutex_lock(&shard->mu);
     table_get(&shard->limit_decisions, limit, decision, 0)->count++;
+    pthread_mutex_unlock(&shard->mu);
+}
+
+void
+metrics_record_cache(struct metrics_shard *shard, const char *route, const char *result)
+{
+    pthread_mutex_lock(&shard->mu);
+    table_get(&shard->cache_results, route, result, 0)->count++;
     pthread_mutex_unlock(&shard->mu);
 }
 
@@ -420,19 +429,11 @@ render_redis(struct evbuffer *out)
         (unsigned long long)atomic_load_explicit(&redis_errors, memory_order_relaxed));
 }
 
-/* The cache arrives with its stage; its family is declared now, empty,
- * so dashboards and alerts can be written against a stable name. */
-static void
-render_cache_family(struct evbuffer *out)
-{
-    add_header(out, "sluice_cache_results_total", "counter",
-               "Response cache results by route and result.");
-}
-
 void
 metrics_render(struct evbuffer *out, const struct config *cfg)
 {
-    struct series_table by_status = {0}, by_route = {0}, errors = {0}, decisions = {0};
+    struct series_table by_status = {0}, by_route = {0}, errors = {0}, decisions = {0},
+                        caches = {0};
 
     /* Merge under the locks, format after: a worker waits at most for a
      * few table walks, never for evbuffer growth. */
@@ -443,6 +444,7 @@ metrics_render(struct evbuffer *out, const struct config *cfg)
         table_merge_by_route(&by_route, &s->requests);
         table_merge(&errors, &s->upstream_errors);
         table_merge(&decisions, &s->limit_decisions);
+        table_merge(&caches, &s->cache_results);
         pthread_mutex_unlock(&s->mu);
     }
     pthread_mutex_unlock(&shards_mu);
@@ -455,10 +457,13 @@ metrics_render(struct evbuffer *out, const struct config *cfg)
     render_pairs(out, &decisions, "sluice_ratelimit_decisions_total",
                  "Rate-limit decisions by limit and decision (admitted, refused).", "limit",
                  "decision");
-    render_cache_family(out);
+    render_pairs(out, &caches, "sluice_cache_results_total",
+                 "Response cache results by route and result (HIT, MISS, BYPASS).", "route",
+                 "result");
 
     table_deinit(&by_status);
     table_deinit(&by_route);
     table_deinit(&errors);
     table_deinit(&decisions);
+    table_deinit(&caches);
 }

@@ -32,6 +32,9 @@ void metrics_record_upstream_error(struct metrics_shard *shard, const char *upst
  * "admitted" or "refused". */
 void metrics_record_limit(struct metrics_shard *shard, const char *limit, const char *decision);
 
+/* sluice_cache_results_total{route,result}; result is HIT, MISS or BYPASS. */
+void metrics_record_cache(struct metrics_shard *shard, const char *route, const char *result);
+
 /* One Redis round trip: sluice_redis_duration_seconds when it answered,
  * sluice_redis_errors_total (duration ignored) when it failed or timed out.
  * Thread-safe (global atomics); fed by every redis_client (observe). */

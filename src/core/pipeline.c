@@ -6,12 +6,14 @@
 
 #include "net/conn.h"
 #include "policy/auth.h"
+#include "policy/cache.h"
 #include "policy/ratelimit.h"
 #include "util/bufpool.h"
 
 const struct stage *const pipeline_stages[] = {
     &auth_stage,
     &ratelimit_stage,
+    &cache_stage,
 };
 const size_t pipeline_nstages = SL_ARRAY_LEN(pipeline_stages);
 

@@ -568,14 +568,42 @@ h_arm_drop(struct conn *c, const struct http_req *req, const char *body, size_t 
     out_reply(c, req, 200, "text/plain", "armed\n", 6);
 }
 
+/*
+ * Cache tests shape /counted's answer with its query: max_age=N
+ * (Cache-Control: max-age=N), no_store=1, private=1, no_cache=1,
+ * etag=N (ETag: "vN"), vary=1 (Vary: Accept), cookie=1 (Set-Cookie),
+ * status=N.
+ */
 static void
 h_counted(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
 {
     struct buf *b = scratch();
+    char extra[256];
+    int n = 0;
+    long v;
 
     g_counted++;
     buf_printf(b, 64, "{\"counted\":%ld}\n", g_counted);
-    reply_json(c, req, 200, b);
+    extra[0] = '\0';
+    if ((v = http_query_long(req, "max_age", -1)) >= 0)
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Cache-Control: max-age=%ld\r\n", v);
+    if (http_query_long(req, "no_store", 0))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Cache-Control: no-store\r\n");
+    if (http_query_long(req, "private", 0))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Cache-Control: private\r\n");
+    if (http_query_long(req, "no_cache", 0))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Cache-Control: no-cache\r\n");
+    if ((v = http_query_long(req, "etag", -1)) >= 0)
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "ETag: \"v%ld\"\r\n", v);
+    if (http_query_long(req, "vary", 0))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Vary: Accept\r\n");
+    if (http_query_long(req, "cookie", 0))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Set-Cookie: a=1\r\n");
+    out_head(c, req, (int)http_query_long(req, "status", 200), "application/json",
+             (int64_t)b->len, extra[0] != '\0' ? extra : NULL);
+    if (!req->head_only)
+        buf_append(&c->out, b->p, b->len);
+    (void)body, (void)body_len;
 }
 
 static void

@@ -1,0 +1,502 @@
+/*
+ * cache.c - the response cache stage (SPEC section 7, RFC 9111 as a shared
+ * cache), after the limits: a hit is still a limited request.
+ *
+ *   GET/HEAD on a cache: route
+ *     -> cache_get.lua (generation + entry, one round trip)
+ *     -> fresh entry whose Vary'd fields match: answered here (X-Cache: HIT,
+ *        Age; 304 to a matching If-None-Match)
+ *     -> else forwarded (X-Cache: MISS); a storable response is recorded as
+ *        it passes (policy/response_record.h) and stored when it ended whole
+ *        (cache_put.lua, skipped when the route was purged meanwhile)
+ *   unsafe methods: forwarded (BYPASS); a success drops the URL's entry
+ *   (RFC 9111 §4.4)
+ *
+ * Redis failing is a miss, a corrupt entry is a miss: never an error.
+ */
+#include "policy/cache.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin/metrics.h"
+#include "config/config.h"
+#include "core/req.h"
+#include "core/worker.h"
+#include "http/http_cache_control.h"
+#include "http/http_reply.h"
+#include "policy/cache_keys.h"
+#include "policy/response_record.h"
+#include "redis/redis_client.h"
+#include "redis/redis_script.h"
+#include "util/clock.h"
+
+#define CACHE_MAX_ENTRY (1u << 20) /* bodies above 1 MiB are not stored */
+#define CACHE_MAX_VARY 8           /* more Vary'd fields: not stored */
+
+static struct {
+    const struct redis_script *get, *put, *del;
+} scripts;
+static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
+
+static void
+find_scripts(void)
+{
+    scripts.get = redis_script_find("cache_get");
+    scripts.put = redis_script_find("cache_put");
+    scripts.del = redis_script_find("cache_del");
+}
+
+enum cache_mode {
+    CACHE_LOOKUP,     /* GET/HEAD: look up, store a miss */
+    CACHE_STORE_ONLY, /* the client asked for a fresh answer: no lookup */
+    CACHE_INVALIDATE, /* an unsafe method: drop the URL's entry on success */
+    CACHE_NONE,       /* bypass */
+};
+
+/* A request's cache state (req->stage_data of this stage), freed on done. */
+struct cache_req {
+    struct req *req; /* borrowed: owns this */
+    enum cache_mode mode;
+    char hash[CACHE_HASH_HEX];
+    char gen[24]; /* seen at lookup; "" when none was made */
+    bool store;   /* the response is storable: record it */
+    int64_t fresh_ms;
+    struct response_record rec;
+};
+
+static struct cache_req *
+cache_of(struct req *req)
+{
+    for (unsigned i = 0; i < req->stages_run_; i++) {
+        if (req->stages_[i] == &cache_stage)
+            return req->stage_data[i];
+    }
+    return NULL;
+}
+
+/* ---- storing ----------------------------------------------------------- */
+
+static bool
+status_storable(unsigned s)
+{
+    /* RFC 9110 §15.1: heuristically cacheable codes (a route's ttl is the
+     * "heuristic" the operator chose), plus 308. */
+    static const unsigned ok[] = {200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501};
+    for (size_t i = 0; i < SL_ARRAY_LEN(ok); i++) {
+        if (ok[i] == s)
+            return true;
+    }
+    return false;
+}
+
+static bool
+parse_http_date(struct sl_slice v, int64_t *out_s)
+{
+    char tmp[64];
+    if (v.len == 0 || v.len >= sizeof(tmp))
+        return false;
+    memcpy(tmp, v.p, v.len);
+    tmp[v.len] = '\0';
+    struct tm tm = {0};
+    const char *end = strptime(tmp, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == NULL || *end != '\0')
+        return false;
+    *out_s = (int64_t)timegm(&tm);
+    return true;
+}
+
+/* Freshness lifetime (RFC 9111 §4.2.1): s-maxage, max-age, Expires - Date,
+ * else the route's ttl. */
+static int64_t
+freshness_ms(const struct http_head *h, const struct http_cache_control *cc, uint32_t ttl_ms)
+{
+    if (cc->s_maxage_s != HTTP_CC_UNSET)
+        return cc->s_maxage_s * 1000;
+    if (cc->max_age_s != HTTP_CC_UNSET)
+        return cc->max_age_s * 1000;
+    const struct http_header *exp = http_head_find(h, "expires");
+    if (exp != NULL) {
+        int64_t e, d = clock_wall_ms() / 1000;
+        const struct http_header *date = http_head_find(h, "date");
+        if (date != NULL)
+            parse_http_date(date->value, &d);
+        return parse_http_date(exp->value, &e) && e > d ? (e - d) * 1000 : 0;
+    }
+    return ttl_ms;
+}
+
+/* The request fields an entry must match (Vary), as meta lines; false
+ * when the response cannot be stored (Vary: *, too many fields). */
+static bool
+vary_meta(const struct http_head *resp, const struct http_head *reqh, struct strbuf *meta)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < resp->nheaders; i++) {
+        const struct http_header *h = &resp->headers[i];
+        if (!(h->name.len == 4 && sl_slice_eq_lower(h->name, "vary")))
+            continue;
+        const char *p = h->value.p, *end = p + h->value.len;
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+                p++;
+            const char *s = p;
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
+                p++;
+            if (p == s)
+                continue;
+            if (p - s == 1 && *s == '*')
+                return false;
+            if (++n > CACHE_MAX_VARY || p - s > 64)
+                return false;
+            char name[65];
+            for (size_t k = 0; k < (size_t)(p - s); k++)
+                name[k] = (char)((s[k] >= 'A' && s[k] <= 'Z') ? s[k] + 32 : s[k]);
+            name[p - s] = '\0';
+            const struct http_header *rv = http_head_find(reqh, name);
+            strbuf_append_str(meta, name);
+            strbuf_append(meta, ": ", 2);
+            if (rv != NULL)
+                strbuf_append_slice(meta, rv->value);
+            strbuf_append(meta, "\r\n", 2);
+        }
+    }
+    return true;
+}
+
+/* True when the entry's Vary'd fields (meta lines after the first) match. */
+static bool
+vary_matches(struct sl_slice meta, const struct http_head *reqh)
+{
+    const char *p = memchr(meta.p, '\n', meta.len), *end = meta.p + meta.len;
+    if (p == NULL)
+        return false;
+    for (p++; p < end;) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (eol == NULL || colon == NULL || colon > eol || eol - colon < 3)
+            return false;
+        char name[65];
+        size_t nlen = (size_t)(colon - p);
+        if (nlen > 64)
+            return false;
+        memcpy(name, p, nlen);
+        name[nlen] = '\0';
+        struct sl_slice want = {colon + 2, (size_t)(eol - 1 - (colon + 2))};
+        const struct http_header *h = http_head_find(reqh, name);
+        struct sl_slice got = h != NULL ? h->value : (struct sl_slice){"", 0};
+        if (got.len != want.len || memcmp(got.p, want.p, got.len) != 0)
+            return false;
+        p = eol + 1;
+    }
+    return true;
+}
+
+/* RFC 9111 §3.5: a request with (forwarded) credentials is stored only
+ * when the response says it may be shared. sluice's own bearer token is
+ * never forwarded, so only another scheme counts. */
+static bool
+forwarded_authorization(const struct http_head *reqh)
+{
+    const struct http_header *a = http_head_find(reqh, "authorization");
+    return a != NULL && !(a->value.len >= 7 && sl_slice_eq_lower((struct sl_slice){a->value.p, 7},
+                                                                  "bearer "));
+}
+
+static void
+cache_response_head(struct req *req)
+{
+    struct cache_req *c = cache_of(req);
+    if (c == NULL || !c->store)
+        return;
+    const struct http_head *h = &req->resp_head;
+    struct http_cache_control cc;
+    http_cache_control_parse(h, &cc);
+    c->store = !req->head_only && status_storable(h->status) && !cc.no_store && !cc.private_ &&
+               !cc.no_cache && http_head_find(h, "set-cookie") == NULL &&
+               (!forwarded_authorization(&req->head) || cc.public_ || cc.must_revalidate ||
+                cc.s_maxage_s != HTTP_CC_UNSET);
+    if (!c->store)
+        return;
+    c->fresh_ms = freshness_ms(h, &cc, req->route->cache.ttl_ms);
+    c->store = c->fresh_ms > 0;
+    if (c->store)
+        response_record_head(&c->rec, h);
+}
+
+static void
+cache_response_body(struct req *req, const char *p, size_t len)
+{
+    struct cache_req *c = cache_of(req);
+    if (c != NULL && c->store && c->rec.status != 0)
+        response_record_body(&c->rec, p, len);
+}
+
+static void
+on_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)arg, (void)reply, (void)err; /* a lost store is a later miss */
+}
+
+static void
+route_keys(const struct req *req, char *gen_key, int *gen_len, char *prefix)
+{
+    const char *name = req->route->name;
+    *gen_len = cache_gen_key(gen_key, req->cfg->redis.prefix, name);
+    if (cache_entry_prefix(prefix, req->cfg->redis.prefix, name) < 0)
+        *gen_len = -1;
+}
+
+static void
+store_entry(struct cache_req *c)
+{
+    struct req *req = c->req;
+    char gen_key[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
+    int gen_len;
+    route_keys(req, gen_key, &gen_len, prefix);
+    if (gen_len < 0 || req->worker->redis == NULL)
+        return;
+    /* meta: "<fresh_ms> <age_s>\n" then the Vary'd request fields. */
+    struct strbuf meta = {0}, value = {0};
+    const struct http_header *age = http_head_find(&req->resp_head, "age");
+    char first[48];
+    snprintf(first, sizeof(first), "%lld %lld\n", (long long)c->fresh_ms,
+             age != NULL ? (long long)strtoll(age->value.p, NULL, 10) : 0LL);
+    strbuf_append_str(&meta, first);
+    bool ok = vary_meta(&req->resp_head, &req->head, &meta);
+    if (ok) {
+        response_record_encode(&c->rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len},
+                               &value);
+        char ttl[24];
+        snprintf(ttl, sizeof(ttl), "%lld", (long long)c->fresh_ms);
+        const char *keys[] = {gen_key};
+        const size_t keylens[] = {(size_t)gen_len};
+        const char *args[] = {prefix, c->hash, c->gen, value.p, ttl};
+        const size_t arglens[] = {strlen(prefix), strlen(c->hash), strlen(c->gen), value.len,
+                                  strlen(ttl)};
+        redis_client_script(req->worker->redis, scripts.put, 1, keys, keylens, 5, args, arglens,
+                            on_stored, NULL);
+    }
+    strbuf_deinit(&meta);
+    strbuf_deinit(&value);
+}
+
+static void
+invalidate(struct cache_req *c)
+{
+    struct req *req = c->req;
+    char gen_key[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
+    int gen_len;
+    route_keys(req, gen_key, &gen_len, prefix);
+    if (gen_len < 0 || req->worker->redis == NULL)
+        return;
+    const char *keys[] = {gen_key};
+    const size_t keylens[] = {(size_t)gen_len};
+    const char *args[] = {prefix, c->hash};
+    const size_t arglens[] = {strlen(prefix), strlen(c->hash)};
+    redis_client_script(req->worker->redis, scripts.del, 1, keys, keylens, 2, args, arglens,
+                        on_stored, NULL);
+}
+
+static void
+cache_done(struct req *req)
+{
+    struct cache_req *c = cache_of(req);
+    if (c == NULL)
+        return;
+    bool whole = req->outcome == REQ_OUTCOME_COMPLETE && req->reached_upstream;
+    if (c->mode == CACHE_INVALIDATE && whole && req->status < 400)
+        invalidate(c);
+    else if (c->store && whole && c->rec.status != 0 && !c->rec.too_big)
+        store_entry(c);
+    response_record_deinit(&c->rec);
+    free(c);
+}
+
+/* ---- looking up -------------------------------------------------------- */
+
+static void
+mark(struct cache_req *c, const char *result, const char *status_field)
+{
+    struct req *req = c->req;
+    req->cache_status = result;
+    strbuf_append_str(&req->response_extra, "X-Cache: ");
+    strbuf_append_str(&req->response_extra, result);
+    strbuf_append_str(&req->response_extra, "\r\nCache-Status: sluice; ");
+    strbuf_append_str(&req->response_extra, status_field);
+    strbuf_append(&req->response_extra, "\r\n", 2);
+    metrics_record_cache(req->worker->metrics, req->route->name, result);
+}
+
+static void
+forward(struct cache_req *c, const char *result, const char *status_field)
+{
+    mark(c, result, status_field);
+    req_next(c->req);
+}
+
+/* The entry's age now, in seconds (RFC 9111 §4.2.3). */
+static int64_t
+entry_age_s(const struct response_record_view *v, int64_t initial_age_s)
+{
+    int64_t resident = clock_wall_ms() - v->stored_at_ms;
+    return initial_age_s + (resident > 0 ? resident / 1000 : 0);
+}
+
+static bool
+etag_matches(const struct http_head *reqh, struct sl_slice stored_headers)
+{
+    const struct http_header *inm = http_head_find(reqh, "if-none-match");
+    if (inm == NULL)
+        return false;
+    const char *p = stored_headers.p, *end = p + stored_headers.len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            break;
+        if (eol - p > 6 && sl_slice_eq_lower((struct sl_slice){p, 5}, "etag:")) {
+            const char *v = p + 5;
+            while (v < eol && *v == ' ')
+                v++;
+            struct sl_slice etag = {v, (size_t)(eol - 1 - v)};
+            if (inm->value.len == 1 && inm->value.p[0] == '*')
+                return true;
+            /* weak comparison (RFC 9110 §13.1.2): W/ prefixes ignored */
+            if (etag.len > 2 && etag.p[0] == 'W' && etag.p[1] == '/')
+                etag.p += 2, etag.len -= 2;
+            const char *hit = etag.len > 0 ? memmem(inm->value.p, inm->value.len, etag.p, etag.len)
+                                           : NULL;
+            return hit != NULL;
+        }
+        p = eol + 1;
+    }
+    return false;
+}
+
+static void
+serve_hit(struct cache_req *c, const struct response_record_view *v, int64_t age_s)
+{
+    struct req *req = c->req;
+    mark(c, "HIT", "hit");
+    char age[40];
+    snprintf(age, sizeof(age), "Age: %lld\r\n", (long long)age_s);
+    strbuf_append_str(&req->response_extra, age);
+    struct http_stored_response resp = v->response;
+    if (v->response.status == 200 && etag_matches(&req->head, v->response.headers)) {
+        resp.status = 304;
+        resp.body = (struct sl_slice){"", 0};
+    }
+    struct stage_reply r = {.status = resp.status, .stored = &resp};
+    req_reply(req, &r);
+}
+
+static void
+on_lookup(void *arg, const struct redisReply *reply, const char *err)
+{
+    struct cache_req *c = arg;
+    struct req *req = c->req;
+    struct http_cache_control rcc;
+    http_cache_control_parse(&req->head, &rcc);
+    struct response_record_view v;
+    if (err == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[0]->type == REDIS_REPLY_STRING) {
+        snprintf(c->gen, sizeof(c->gen), "%s", reply->element[0]->str);
+        const struct redisReply *e = reply->element[1];
+        if (e->type == REDIS_REPLY_STRING && response_record_decode(e->str, e->len, &v) &&
+            vary_matches(v.meta, &req->head)) {
+            long long fresh_ms = 0, initial_age = 0;
+            sscanf(v.meta.p, "%lld %lld", &fresh_ms, &initial_age);
+            int64_t age_s = entry_age_s(&v, initial_age);
+            int64_t age_ms = clock_wall_ms() - v.stored_at_ms + initial_age * 1000;
+            bool fresh = age_ms < fresh_ms &&
+                         (rcc.max_age_s == HTTP_CC_UNSET || age_s <= rcc.max_age_s);
+            if (fresh) {
+                serve_hit(c, &v, age_s);
+                return;
+            }
+        }
+    }
+    if (rcc.only_if_cached) {
+        mark(c, "MISS", "fwd=miss");
+        req_fail(req, 504, "not_cached", "only-if-cached and no fresh entry is stored");
+        return;
+    }
+    forward(c, "MISS", "fwd=miss");
+}
+
+static enum cache_mode
+mode_for(const struct req *req)
+{
+    const struct config_cache *cc = &req->route->cache;
+    unsigned bit = config_method_bit(req->head.method.p, req->head.method.len);
+    bool get = bit == CONFIG_METHOD_GET || bit == CONFIG_METHOD_HEAD;
+    if (!get || !(cc->methods & bit))
+        return http_method_idempotent(req->head.method) ? CACHE_NONE : CACHE_INVALIDATE;
+    if (cc->scope == CONFIG_CACHE_USER && req->id.user[0] == '\0')
+        return CACHE_NONE;
+    struct http_cache_control rcc;
+    http_cache_control_parse(&req->head, &rcc);
+    if (rcc.no_store)
+        return CACHE_NONE;
+    const struct http_header *pragma = http_head_find(&req->head, "pragma");
+    if (rcc.no_cache || rcc.max_age_s == 0 ||
+        (pragma != NULL && http_list_has_token(pragma->value, "no-cache") &&
+         http_head_find(&req->head, "cache-control") == NULL))
+        return CACHE_STORE_ONLY;
+    return CACHE_LOOKUP;
+}
+
+static void
+cache_run(struct req *req)
+{
+    if (req->route == NULL || !req->route->cache.enabled) {
+        req_next(req);
+        return;
+    }
+    struct cache_req *c = xcalloc(1, sizeof(*c));
+    c->req = req;
+    response_record_init(&c->rec, CACHE_MAX_ENTRY);
+    req->stage_data[req->stage] = c;
+    c->mode = mode_for(req);
+    const char *user = req->route->cache.scope == CONFIG_CACHE_USER ? req->id.user : "";
+    cache_key_hash(req->target.p, req->target.len, user, c->hash);
+    switch (c->mode) {
+    case CACHE_NONE:
+    case CACHE_INVALIDATE:
+        forward(c, "BYPASS", "fwd=bypass");
+        return;
+    case CACHE_STORE_ONLY:
+        c->store = true;
+        forward(c, "MISS", "fwd=request");
+        return;
+    case CACHE_LOOKUP:
+        break;
+    }
+    c->store = true;
+    char gen_key[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
+    int gen_len;
+    route_keys(req, gen_key, &gen_len, prefix);
+    if (gen_len < 0) {
+        forward(c, "BYPASS", "fwd=bypass");
+        return;
+    }
+    const char *keys[] = {gen_key};
+    const size_t keylens[] = {(size_t)gen_len};
+    const char *args[] = {prefix, c->hash};
+    const size_t arglens[] = {strlen(prefix), strlen(c->hash)};
+    pthread_once(&scripts_once, find_scripts);
+    redis_client_script(req->worker->redis, scripts.get, 1, keys, keylens, 2, args, arglens,
+                        on_lookup, c);
+}
+
+const struct stage cache_stage = {
+    .name = "cache",
+    .run = cache_run,
+    .on_response_head = cache_response_head,
+    .on_response_body = cache_response_body,
+    .on_done = cache_done,
+};

@@ -1,0 +1,30 @@
+/*
+ * cache_keys.h - the Redis keys of the response cache (SPEC sections 7, 9).
+ * Every key of a route shares the hash tag {c:ROUTE}; entries live under
+ * the route's generation, so a purge of the route is one INCR.
+ *
+ *   PREFIX{c:ROUTE}:gen                 string: the generation (no TTL)
+ *   PREFIX{c:ROUTE}:e:<gen>:<hex>       string: an entry (response_record),
+ *                                       TTL = its freshness
+ *
+ * <hex> is BLAKE2b-128 of the request's target (normalised path and
+ * query), and of the user on a scope: user route: GET and HEAD share it.
+ */
+#ifndef SLUICE_CACHE_KEYS_H
+#define SLUICE_CACHE_KEYS_H
+
+#include <stddef.h>
+
+#define CACHE_KEY_MAX 1024
+#define CACHE_HASH_HEX 33 /* 32 hex digits and a NUL */
+
+/* Each writes a NUL-terminated key (CACHE_KEY_MAX bytes) and returns its
+ * length, or -1 when it would not fit. */
+int cache_gen_key(char *out, const char *prefix, const char *route);
+int cache_entry_prefix(char *out, const char *prefix, const char *route);
+
+/* user: "" on a shared route. */
+void cache_key_hash(const char *target, size_t target_len, const char *user,
+                    char out[CACHE_HASH_HEX]);
+
+#endif
