@@ -80,7 +80,7 @@ path_hash(const char *path, char hash[CACHE_HASH_HEX])
     bool ok = http_path_normalize_target(path, len, norm, len, &out_len, &path_len) ==
               HTTP_PATH_OK;
     if (ok)
-        cache_key_hash(norm, out_len, "", hash);
+        cache_key_hash(norm, out_len, "", NULL, hash);
     free(norm);
     return ok;
 }

@@ -79,6 +79,7 @@ struct config_cache {
     bool enabled;
     uint32_t ttl_ms;
     enum config_cache_scope scope;
+    bool scope_set;   /* scope: was written (POST entries default to per user) */
     unsigned methods; /* CONFIG_METHOD_* bits; default GET|HEAD */
     uint32_t stale_while_revalidate_ms;
     uint32_t stale_if_error_ms;

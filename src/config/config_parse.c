@@ -402,6 +402,8 @@ set_cache(struct config_yaml *y, yaml_node_t *val, void *base,
     struct config_route *r = base;
     r->cache.enabled = true;
     config_yaml_parse_map(y, val, &cache_section, r, where);
+    /* POST entries are per user unless the operator said shared (SPEC 7). */
+    r->cache.scope_set = config_yaml_map_find(y, val, "scope") != NULL;
 }
 
 static const char *const auth_names[] = {"required", "optional", "none", NULL};

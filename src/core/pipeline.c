@@ -108,6 +108,20 @@ req_body_at_hand(const struct req *req)
 }
 
 bool
+req_consume_body_at_hand(struct req *req)
+{
+    struct sl_slice body = req_body_at_hand(req);
+    if (req->head.body == HTTP_BODY_NONE)
+        return true;
+    if (req->head.body != HTTP_BODY_LENGTH || body.len != req->head.content_length)
+        return false;
+    size_t n;
+    http_parse_body(&req->body_parser, body.p, body.len, &n);
+    req->conn->in->start += n;
+    return http_msg_complete(&req->body_parser);
+}
+
+bool
 pipeline_observes_body(const struct req *req)
 {
     for (unsigned i = 0; i < req->stages_run_; i++) {

@@ -105,6 +105,12 @@ void req_reply(struct req *req, const struct stage_reply *reply);
  * until the stage ends; empty when none came. */
 struct sl_slice req_body_at_hand(const struct req *req);
 
+/* A stage that answers a request whose whole Content-Length body is at
+ * hand (a cache hit for a POST) consumes it first, so the connection can
+ * go on with the next request. False when it is not whole at hand (the
+ * answer then closes the connection). */
+bool req_consume_body_at_hand(struct req *req);
+
 /* True when some stage that ran observes the response body. */
 bool pipeline_observes_body(const struct req *req);
 

@@ -76,6 +76,7 @@ struct req {
     struct strbuf response_extra;          /* header lines stages add to the response */
     struct req_identity id;                /* set by the auth stage */
     const char *cache_status;              /* static; NULL: not a cache route */
+    bool cache_post_;                      /* private to the cache stage: a cached POST */
     const char *limit_decision;            /* static; NULL: no limits applied */
 
     /* Exchange */

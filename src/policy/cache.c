@@ -216,6 +216,15 @@ cache_response_head(struct req *req)
     const struct http_head *h = &req->resp_head;
     struct http_cache_control cc;
     http_cache_control_parse(h, &cc);
+    if (req->cache_post_) {
+        /* The operator opted in: freshness is the route's ttl, and of the
+         * response's Cache-Control only no-store counts (SPEC section 11). */
+        c->store = status_storable(h->status) && !cc.no_store;
+        c->fresh_ms = req->route->cache.ttl_ms;
+        if (c->store)
+            response_record_head(&c->rec, h);
+        return;
+    }
     c->store = !req->head_only && status_storable(h->status) && !cc.no_store && !cc.private_ &&
                !cc.no_cache && http_head_find(h, "set-cookie") == NULL &&
                (!forwarded_authorization(&req->head) || cc.public_ || cc.must_revalidate ||
@@ -385,6 +394,9 @@ serve_hit(struct cache_req *c, const struct response_record_view *v, int64_t age
     char age[40];
     snprintf(age, sizeof(age), "Age: %lld\r\n", (long long)age_s);
     strbuf_append_str(&req->response_extra, age);
+    /* A POST hit answers without forwarding: its body is consumed here. */
+    if (req->cache_post_)
+        req_consume_body_at_hand(req);
     struct http_stored_response resp = v->response;
     if (v->response.status == 200 && etag_matches(&req->head, v->response.headers)) {
         resp.status = 304;
@@ -428,15 +440,38 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
     forward(c, "MISS", "fwd=miss");
 }
 
+/* A POST on a route that caches POST: its body is part of the key, so the
+ * whole body must have come with the head (an LLM request does); a larger
+ * one streams upstream uncached. */
+static bool
+post_cacheable(const struct req *req)
+{
+    struct sl_slice body = req_body_at_hand(req);
+    return req->head.body == HTTP_BODY_NONE ||
+           (req->head.body == HTTP_BODY_LENGTH && body.len == req->head.content_length);
+}
+
+/* POST entries are per user unless the route says scope: shared. */
+static bool
+per_user(const struct req *req)
+{
+    const struct config_cache *cc = &req->route->cache;
+    if (req->cache_post_)
+        return !(cc->scope_set && cc->scope == CONFIG_CACHE_SHARED);
+    return cc->scope == CONFIG_CACHE_USER;
+}
+
 static enum cache_mode
-mode_for(const struct req *req)
+mode_for(struct req *req)
 {
     const struct config_cache *cc = &req->route->cache;
     unsigned bit = config_method_bit(req->head.method.p, req->head.method.len);
     bool get = bit == CONFIG_METHOD_GET || bit == CONFIG_METHOD_HEAD;
-    if (!get || !(cc->methods & bit))
-        return http_method_idempotent(req->head.method) ? CACHE_NONE : CACHE_INVALIDATE;
-    if (cc->scope == CONFIG_CACHE_USER && req->id.user[0] == '\0')
+    req->cache_post_ = bit == CONFIG_METHOD_POST && (cc->methods & bit) && post_cacheable(req);
+    if (!req->cache_post_ && (!get || !(cc->methods & bit)))
+        return http_method_idempotent(req->head.method) || (cc->methods & bit) ? CACHE_NONE
+                                                                              : CACHE_INVALIDATE;
+    if (per_user(req) && req->id.user[0] == '\0')
         return CACHE_NONE;
     struct http_cache_control rcc;
     http_cache_control_parse(&req->head, &rcc);
@@ -462,8 +497,9 @@ cache_run(struct req *req)
     response_record_init(&c->rec, CACHE_MAX_ENTRY);
     req->stage_data[req->stage] = c;
     c->mode = mode_for(req);
-    const char *user = req->route->cache.scope == CONFIG_CACHE_USER ? req->id.user : "";
-    cache_key_hash(req->target.p, req->target.len, user, c->hash);
+    struct sl_slice body = req_body_at_hand(req);
+    cache_key_hash(req->target.p, req->target.len, per_user(req) ? req->id.user : "",
+                   req->cache_post_ ? &body : NULL, c->hash);
     switch (c->mode) {
     case CACHE_NONE:
     case CACHE_INVALIDATE:

@@ -26,7 +26,8 @@ cache_entry_prefix(char *out, const char *prefix, const char *route)
 }
 
 void
-cache_key_hash(const char *target, size_t target_len, const char *user, char out[CACHE_HASH_HEX])
+cache_key_hash(const char *target, size_t target_len, const char *user,
+               const struct sl_slice *body, char out[CACHE_HASH_HEX])
 {
     unsigned char h[16];
     crypto_generichash_state st;
@@ -39,6 +40,11 @@ cache_key_hash(const char *target, size_t target_len, const char *user, char out
     crypto_generichash_update(&st, len_be, sizeof(len_be));
     crypto_generichash_update(&st, (const unsigned char *)user, ulen);
     crypto_generichash_update(&st, (const unsigned char *)target, target_len);
+    if (body != NULL) {
+        /* "\0POST\0" cannot occur in a target: a POST never shares a GET's key. */
+        crypto_generichash_update(&st, (const unsigned char *)"\0POST\0", 6);
+        crypto_generichash_update(&st, (const unsigned char *)body->p, body->len);
+    }
     crypto_generichash_final(&st, h, sizeof(h));
     sodium_bin2hex(out, CACHE_HASH_HEX, h, sizeof(h));
 }

@@ -8,12 +8,15 @@
  *                                       TTL = its freshness
  *
  * <hex> is BLAKE2b-128 of the request's target (normalised path and
- * query), and of the user on a scope: user route: GET and HEAD share it.
+ * query), of the user on a scope: user route, and of a POST's body: GET
+ * and HEAD share it.
  */
 #ifndef SLUICE_CACHE_KEYS_H
 #define SLUICE_CACHE_KEYS_H
 
 #include <stddef.h>
+
+#include "sluice.h"
 
 #define CACHE_KEY_MAX 1024
 #define CACHE_HASH_HEX 33 /* 32 hex digits and a NUL */
@@ -23,8 +26,8 @@
 int cache_gen_key(char *out, const char *prefix, const char *route);
 int cache_entry_prefix(char *out, const char *prefix, const char *route);
 
-/* user: "" on a shared route. */
+/* user: "" on a shared route; body: a POST's body (NULL for GET/HEAD). */
 void cache_key_hash(const char *target, size_t target_len, const char *user,
-                    char out[CACHE_HASH_HEX]);
+                    const struct sl_slice *body, char out[CACHE_HASH_HEX]);
 
 #endif
