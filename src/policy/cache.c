@@ -16,6 +16,7 @@
  */
 #include "policy/cache.h"
 
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <stdlib.h>
 #include <pthread.h>
@@ -65,9 +66,34 @@ struct cache_req {
     char hash[CACHE_HASH_HEX];
     char gen[24]; /* seen at lookup; "" when none was made */
     bool store;   /* the response is storable: record it */
+    bool waited;  /* it waited for another request's answer once: no more */
     int64_t fresh_ms;
     struct response_record rec;
+    struct flight *leads;       /* borrowed: the flight this miss leads, or NULL */
+    struct cache_req *next_waiter; /* borrowed: the next one waiting on a flight */
 };
+
+/*
+ * Coalescing (SPEC section 7): concurrent misses for one key in one worker
+ * make one upstream request. The first miss leads a flight; the next ones
+ * wait on it (suspended in this stage) until the leader's exchange ended
+ * (its entry is then stored, and they look again: a hit) or
+ * CACHE_COALESCE_WAIT_MS passed (they go upstream themselves), whichever
+ * is first: the wait stays inside the connection's stage deadline.
+ */
+#define CACHE_COALESCE_WAIT_MS 500
+#define CACHE_FLIGHT_SLOTS 256
+
+struct flight {
+    const struct config_route *route; /* borrowed; the leader's config holds it */
+    char hash[CACHE_HASH_HEX];
+    struct cache_req *waiters; /* borrowed: suspended requests */
+    struct event *timer;       /* owns */
+    bool expired;              /* the wait is over: later misses do not wait */
+    struct flight *next;       /* owned by the worker's table */
+};
+
+static _Thread_local struct flight *flights[CACHE_FLIGHT_SLOTS];
 
 static struct cache_req *
 cache_of(struct req *req)
@@ -77,6 +103,89 @@ cache_of(struct req *req)
             return req->stage_data[i];
     }
     return NULL;
+}
+
+static void lookup(struct cache_req *c);
+static void forward(struct cache_req *c, const char *result, const char *status_field);
+
+static struct flight **
+flight_slot(const struct config_route *route, const char *hash)
+{
+    unsigned h = (unsigned)((uintptr_t)route >> 4);
+    for (const char *p = hash; *p; p++)
+        h = h * 31 + (unsigned char)*p;
+    struct flight **f = &flights[h % CACHE_FLIGHT_SLOTS];
+    while (*f != NULL && ((*f)->route != route || strcmp((*f)->hash, hash) != 0))
+        f = &(*f)->next;
+    return f;
+}
+
+/* The waiters go on: those of a finished leader look again (a hit, most
+ * likely); those whose wait ran out go upstream. */
+static void
+release_waiters(struct flight *f, bool look_again)
+{
+    struct cache_req *w = f->waiters;
+    f->waiters = NULL;
+    while (w != NULL) {
+        struct cache_req *next = w->next_waiter;
+        w->next_waiter = NULL;
+        if (look_again)
+            lookup(w);
+        else
+            forward(w, "MISS", "fwd=miss");
+        w = next;
+    }
+}
+
+static void
+on_flight_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct flight *f = arg;
+    f->expired = true;
+    release_waiters(f, false);
+}
+
+/* The leader's exchange ended (after its entry was queued for storing). */
+static void
+end_flight(struct cache_req *c)
+{
+    struct flight *f = c->leads;
+    if (f == NULL)
+        return;
+    c->leads = NULL;
+    struct flight **slot = flight_slot(f->route, f->hash);
+    *slot = f->next;
+    event_free(f->timer);
+    release_waiters(f, true);
+    free(f);
+}
+
+/* A miss: wait on the flight of this key, or lead one. Returns true when
+ * c now waits. */
+static bool
+join_flight(struct cache_req *c)
+{
+    struct req *req = c->req;
+    struct flight **slot = flight_slot(req->route, c->hash);
+    if (*slot != NULL) {
+        if ((*slot)->expired || c->waited)
+            return false;
+        c->waited = true;
+        c->next_waiter = (*slot)->waiters;
+        (*slot)->waiters = c;
+        return true;
+    }
+    struct flight *f = xcalloc(1, sizeof(*f));
+    f->route = req->route;
+    memcpy(f->hash, c->hash, sizeof(f->hash));
+    f->timer = evtimer_new(req->worker->base, on_flight_timer, f);
+    struct timeval wait = {0, CACHE_COALESCE_WAIT_MS * 1000};
+    evtimer_add(f->timer, &wait);
+    *slot = f;
+    c->leads = f;
+    return false;
 }
 
 /* ---- storing ----------------------------------------------------------- */
@@ -322,6 +431,7 @@ cache_done(struct req *req)
         invalidate(c);
     else if (c->store && whole && c->rec.status != 0 && !c->rec.too_big)
         store_entry(c);
+    end_flight(c);
     response_record_deinit(&c->rec);
     free(c);
 }
@@ -437,6 +547,8 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
         req_fail(req, 504, "not_cached", "only-if-cached and no fresh entry is stored");
         return;
     }
+    if (err == NULL && req->conn != NULL && join_flight(c))
+        return; /* another request of this key is upstream: wait for its answer */
     forward(c, "MISS", "fwd=miss");
 }
 
@@ -513,6 +625,14 @@ cache_run(struct req *req)
         break;
     }
     c->store = true;
+    pthread_once(&scripts_once, find_scripts);
+    lookup(c);
+}
+
+static void
+lookup(struct cache_req *c)
+{
+    struct req *req = c->req;
     char gen_key[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
     int gen_len;
     route_keys(req, gen_key, &gen_len, prefix);
@@ -524,7 +644,6 @@ cache_run(struct req *req)
     const size_t keylens[] = {(size_t)gen_len};
     const char *args[] = {prefix, c->hash};
     const size_t arglens[] = {strlen(prefix), strlen(c->hash)};
-    pthread_once(&scripts_once, find_scripts);
     redis_client_script(req->worker->redis, scripts.get, 1, keys, keylens, 2, args, arglens,
                         on_lookup, c);
 }
