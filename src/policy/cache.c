@@ -147,14 +147,13 @@ on_flight_timer(evutil_socket_t fd, short what, void *arg)
     release_waiters(f, false);
 }
 
-/* The leader's exchange ended (after its entry was queued for storing). */
+/* The leader's exchange ended, and its entry (if any) is stored: misses
+ * that arrived until then waited, so they now find it. */
 static void
-end_flight(struct cache_req *c)
+end_flight(struct flight *f)
 {
-    struct flight *f = c->leads;
     if (f == NULL)
         return;
-    c->leads = NULL;
     struct flight **slot = flight_slot(f->route, f->hash);
     *slot = f->next;
     event_free(f->timer);
@@ -355,9 +354,17 @@ cache_response_body(struct req *req, const char *p, size_t len)
 }
 
 static void
+on_invalidated(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)arg, (void)reply, (void)err; /* a lost invalidation: the entry lives its TTL */
+}
+
+/* arg: the flight the stored response led, or NULL. */
+static void
 on_stored(void *arg, const struct redisReply *reply, const char *err)
 {
-    (void)arg, (void)reply, (void)err; /* a lost store is a later miss */
+    (void)reply, (void)err; /* a lost store is a later miss */
+    end_flight(arg);
 }
 
 static void
@@ -369,7 +376,8 @@ route_keys(const struct req *req, char *gen_key, int *gen_len, char *prefix)
         *gen_len = -1;
 }
 
-static void
+/* Returns true when the put was sent (its reply then ends c's flight). */
+static bool
 store_entry(struct cache_req *c)
 {
     struct req *req = c->req;
@@ -377,7 +385,7 @@ store_entry(struct cache_req *c)
     int gen_len;
     route_keys(req, gen_key, &gen_len, prefix);
     if (gen_len < 0 || req->worker->redis == NULL)
-        return;
+        return false;
     /* meta: "<fresh_ms> <age_s>\n" then the Vary'd request fields. */
     struct strbuf meta = {0}, value = {0};
     const struct http_header *age = http_head_find(&req->resp_head, "age");
@@ -397,10 +405,11 @@ store_entry(struct cache_req *c)
         const size_t arglens[] = {strlen(prefix), strlen(c->hash), strlen(c->gen), value.len,
                                   strlen(ttl)};
         redis_client_script(req->worker->redis, scripts.put, 1, keys, keylens, 5, args, arglens,
-                            on_stored, NULL);
+                            on_stored, c->leads);
     }
     strbuf_deinit(&meta);
     strbuf_deinit(&value);
+    return ok;
 }
 
 static void
@@ -417,7 +426,7 @@ invalidate(struct cache_req *c)
     const char *args[] = {prefix, c->hash};
     const size_t arglens[] = {strlen(prefix), strlen(c->hash)};
     redis_client_script(req->worker->redis, scripts.del, 1, keys, keylens, 2, args, arglens,
-                        on_stored, NULL);
+                        on_invalidated, NULL);
 }
 
 static void
@@ -429,9 +438,12 @@ cache_done(struct req *req)
     bool whole = req->outcome == REQ_OUTCOME_COMPLETE && req->reached_upstream;
     if (c->mode == CACHE_INVALIDATE && whole && req->status < 400)
         invalidate(c);
-    else if (c->store && whole && c->rec.status != 0 && !c->rec.too_big)
-        store_entry(c);
-    end_flight(c);
+    bool storing = false;
+    if (c->mode != CACHE_INVALIDATE && c->store && whole && c->rec.status != 0 &&
+        !c->rec.too_big)
+        storing = store_entry(c);
+    if (!storing)
+        end_flight(c->leads);
     response_record_deinit(&c->rec);
     free(c);
 }
@@ -636,7 +648,7 @@ lookup(struct cache_req *c)
     char gen_key[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
     int gen_len;
     route_keys(req, gen_key, &gen_len, prefix);
-    if (gen_len < 0) {
+    if (gen_len < 0 || req->worker->redis == NULL) {
         forward(c, "BYPASS", "fwd=bypass");
         return;
     }
