@@ -150,3 +150,16 @@ pipeline_done(struct req *req)
     }
     req->stages_run_ = 0;
 }
+
+const struct http_stored_response *
+pipeline_upstream_failed(struct req *req)
+{
+    for (unsigned i = 0; i < req->stages_run_; i++) {
+        const struct stage *st = req->stages_[i];
+        const struct http_stored_response *r =
+            st->on_upstream_failed != NULL ? st->on_upstream_failed(req) : NULL;
+        if (r != NULL)
+            return r;
+    }
+    return NULL;
+}

@@ -47,6 +47,11 @@ struct stage {
     /* Optional. The response body's payload as it passes, chunk framing
      * removed (a tunnel's bytes from upstream, as they are). */
     void (*on_response_body)(struct req *req, const char *p, size_t len);
+    /* Optional. The upstream failed (connect, timeout, reset) before any
+     * response byte reached the client: a stage may return a response to
+     * answer with instead (stale-if-error), owned by it until on_done;
+     * NULL: the gateway's error stands. */
+    const struct http_stored_response *(*on_upstream_failed)(struct req *req);
     /* Optional. Runs once after the exchange ended; req->outcome says how. */
     void (*on_done)(struct req *req);
 };
@@ -119,5 +124,7 @@ bool pipeline_observes_body(const struct req *req);
 void pipeline_response_head(struct req *req);
 void pipeline_response_body(struct req *req, const char *p, size_t len);
 void pipeline_done(struct req *req);
+/* The first answer a stage gives in place of an upstream failure, or NULL. */
+const struct http_stored_response *pipeline_upstream_failed(struct req *req);
 
 #endif

@@ -63,12 +63,16 @@ directive(struct http_cache_control *cc, const char *p, size_t len)
         cc->max_age_s = delta_seconds(v, vlen);
     else if (name_is(p, nlen, "s-maxage") && v != NULL && cc->s_maxage_s == HTTP_CC_UNSET)
         cc->s_maxage_s = delta_seconds(v, vlen);
+    else if (name_is(p, nlen, "stale-if-error") && v != NULL &&
+             cc->stale_if_error_s == HTTP_CC_UNSET)
+        cc->stale_if_error_s = delta_seconds(v, vlen);
 }
 
 void
 http_cache_control_parse(const struct http_head *head, struct http_cache_control *out)
 {
-    *out = (struct http_cache_control){.max_age_s = HTTP_CC_UNSET, .s_maxage_s = HTTP_CC_UNSET};
+    *out = (struct http_cache_control){
+        .max_age_s = HTTP_CC_UNSET, .s_maxage_s = HTTP_CC_UNSET, .stale_if_error_s = HTTP_CC_UNSET};
     for (unsigned i = 0; i < head->nheaders; i++) {
         const struct http_header *h = &head->headers[i];
         if (!name_is(h->name.p, h->name.len, "cache-control"))

@@ -68,7 +68,14 @@ struct cache_req {
     bool store;   /* the response is storable: record it */
     bool waited;  /* it waited for another request's answer once: no more */
     int64_t fresh_ms;
+    int64_t stale_if_error_ms;
     struct response_record rec;
+    size_t mark_at; /* where this stage's lines begin in req->response_extra */
+    /* A stale entry kept for stale-if-error: its value (owned) and the
+     * view into it. */
+    struct strbuf stale_value;
+    struct response_record_view stale;
+    bool has_stale;
     struct flight *leads;       /* borrowed: the flight this miss leads, or NULL */
     struct cache_req *next_waiter; /* borrowed: the next one waiting on a flight */
 };
@@ -329,6 +336,7 @@ cache_response_head(struct req *req)
          * response's Cache-Control only no-store counts (SPEC section 11). */
         c->store = status_storable(h->status) && !cc.no_store;
         c->fresh_ms = req->route->cache.ttl_ms;
+        c->stale_if_error_ms = req->route->cache.stale_if_error_ms;
         if (c->store)
             response_record_head(&c->rec, h);
         return;
@@ -340,6 +348,9 @@ cache_response_head(struct req *req)
     if (!c->store)
         return;
     c->fresh_ms = freshness_ms(h, &cc, req->route->cache.ttl_ms);
+    c->stale_if_error_ms = cc.stale_if_error_s != HTTP_CC_UNSET
+                               ? cc.stale_if_error_s * 1000
+                               : req->route->cache.stale_if_error_ms;
     c->store = c->fresh_ms > 0;
     if (c->store)
         response_record_head(&c->rec, h);
@@ -390,15 +401,16 @@ store_entry(struct cache_req *c)
     struct strbuf meta = {0}, value = {0};
     const struct http_header *age = http_head_find(&req->resp_head, "age");
     char first[48];
-    snprintf(first, sizeof(first), "%lld %lld\n", (long long)c->fresh_ms,
-             age != NULL ? (long long)strtoll(age->value.p, NULL, 10) : 0LL);
+    snprintf(first, sizeof(first), "%lld %lld %lld\n", (long long)c->fresh_ms,
+             age != NULL ? (long long)strtoll(age->value.p, NULL, 10) : 0LL,
+             (long long)c->stale_if_error_ms);
     strbuf_append_str(&meta, first);
     bool ok = vary_meta(&req->resp_head, &req->head, &meta);
     if (ok) {
         response_record_encode(&c->rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len},
                                &value);
         char ttl[24];
-        snprintf(ttl, sizeof(ttl), "%lld", (long long)c->fresh_ms);
+        snprintf(ttl, sizeof(ttl), "%lld", (long long)(c->fresh_ms + c->stale_if_error_ms));
         const char *keys[] = {gen_key};
         const size_t keylens[] = {(size_t)gen_len};
         const char *args[] = {prefix, c->hash, c->gen, value.p, ttl};
@@ -445,6 +457,7 @@ cache_done(struct req *req)
     if (!storing)
         end_flight(c->leads);
     response_record_deinit(&c->rec);
+    strbuf_deinit(&c->stale_value);
     free(c);
 }
 
@@ -454,6 +467,7 @@ static void
 mark(struct cache_req *c, const char *result, const char *status_field)
 {
     struct req *req = c->req;
+    c->mark_at = req->response_extra.len;
     req->cache_status = result;
     strbuf_append_str(&req->response_extra, "X-Cache: ");
     strbuf_append_str(&req->response_extra, result);
@@ -528,6 +542,33 @@ serve_hit(struct cache_req *c, const struct response_record_view *v, int64_t age
     req_reply(req, &r);
 }
 
+/* The reply dies with its callback: the stale entry is copied. */
+static void
+keep_stale(struct cache_req *c, const char *p, size_t len)
+{
+    c->stale_value.len = 0;
+    strbuf_append(&c->stale_value, p, len);
+    c->has_stale = response_record_decode(c->stale_value.p, c->stale_value.len, &c->stale);
+}
+
+/* stale-if-error (RFC 5861 §4): the upstream failed, a stale entry that
+ * may still be served stands in. */
+static const struct http_stored_response *
+cache_upstream_failed(struct req *req)
+{
+    struct cache_req *c = cache_of(req);
+    if (c == NULL || !c->has_stale)
+        return NULL;
+    req->response_extra.len = c->mark_at; /* it is no longer a plain MISS */
+    mark(c, "STALE", "fwd=miss; detail=stale-if-error");
+    char age[40];
+    long long initial_age = 0, fresh = 0;
+    sscanf(c->stale.meta.p, "%lld %lld", &fresh, &initial_age);
+    snprintf(age, sizeof(age), "Age: %lld\r\n", (long long)entry_age_s(&c->stale, initial_age));
+    strbuf_append_str(&req->response_extra, age);
+    return &c->stale.response;
+}
+
 static void
 on_lookup(void *arg, const struct redisReply *reply, const char *err)
 {
@@ -542,8 +583,8 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
         const struct redisReply *e = reply->element[1];
         if (e->type == REDIS_REPLY_STRING && response_record_decode(e->str, e->len, &v) &&
             vary_matches(v.meta, &req->head)) {
-            long long fresh_ms = 0, initial_age = 0;
-            sscanf(v.meta.p, "%lld %lld", &fresh_ms, &initial_age);
+            long long fresh_ms = 0, initial_age = 0, sie_ms = 0;
+            sscanf(v.meta.p, "%lld %lld %lld", &fresh_ms, &initial_age, &sie_ms);
             int64_t age_s = entry_age_s(&v, initial_age);
             int64_t age_ms = clock_wall_ms() - v.stored_at_ms + initial_age * 1000;
             bool fresh = age_ms < fresh_ms &&
@@ -552,6 +593,8 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
                 serve_hit(c, &v, age_s);
                 return;
             }
+            if (age_ms < fresh_ms + sie_ms)
+                keep_stale(c, e->str, e->len);
         }
     }
     if (rcc.only_if_cached) {
@@ -665,5 +708,6 @@ const struct stage cache_stage = {
     .run = cache_run,
     .on_response_head = cache_response_head,
     .on_response_body = cache_response_body,
+    .on_upstream_failed = cache_upstream_failed,
     .on_done = cache_done,
 };

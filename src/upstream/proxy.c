@@ -24,6 +24,7 @@
 #include "admin/metrics.h"
 #include "config/config.h"
 #include "core/pipeline.h"
+#include "http/http_reply.h"
 #include "core/req.h"
 #include "core/worker.h"
 #include "http/http_headers.h"
@@ -133,6 +134,12 @@ upstream_failed(struct req *req, unsigned status, const char *kind, const char *
     /* conn_reply_error closes the connection if the body has not fully
      * arrived; if it has, the connection goes on with the next request. */
     drop_unsent_body(req);
+    const struct http_stored_response *instead = pipeline_upstream_failed(req);
+    if (instead != NULL) {
+        struct stage_reply r = {.status = instead->status, .stored = instead};
+        conn_reply(c, &r);
+        return;
+    }
     /* 503 here means the gateway itself ran out (of sockets): overloaded. */
     conn_reply_error(c, status, status == 503 ? "overloaded" : NULL, message);
 }
