@@ -163,3 +163,16 @@ pipeline_upstream_failed(struct req *req)
     }
     return NULL;
 }
+
+const struct http_stored_response *
+pipeline_response_replace(struct req *req)
+{
+    for (unsigned i = 0; i < req->stages_run_; i++) {
+        const struct stage *st = req->stages_[i];
+        const struct http_stored_response *r =
+            st->on_response_replace != NULL ? st->on_response_replace(req) : NULL;
+        if (r != NULL)
+            return r;
+    }
+    return NULL;
+}

@@ -47,6 +47,11 @@ struct stage {
     /* Optional. The response body's payload as it passes, chunk framing
      * removed (a tunnel's bytes from upstream, as they are). */
     void (*on_response_body)(struct req *req, const char *p, size_t len);
+    /* Optional. The upstream's final head is in req->resp_head and its
+     * response has no body (a 304 to a conditional request the stage
+     * added): a stage may return a response to answer with instead (the
+     * revalidated entry), owned by it until on_done; NULL: it passes. */
+    const struct http_stored_response *(*on_response_replace)(struct req *req);
     /* Optional. The upstream failed (connect, timeout, reset) before any
      * response byte reached the client: a stage may return a response to
      * answer with instead (stale-if-error), owned by it until on_done;
@@ -126,5 +131,7 @@ void pipeline_response_body(struct req *req, const char *p, size_t len);
 void pipeline_done(struct req *req);
 /* The first answer a stage gives in place of an upstream failure, or NULL. */
 const struct http_stored_response *pipeline_upstream_failed(struct req *req);
+/* The first answer a stage gives in place of a body-less final response. */
+const struct http_stored_response *pipeline_response_replace(struct req *req);
 
 #endif

@@ -38,6 +38,7 @@
 
 #define CACHE_MAX_ENTRY (1u << 20) /* bodies above 1 MiB are not stored */
 #define CACHE_MAX_VARY 8           /* more Vary'd fields: not stored */
+#define CACHE_REVALIDATE_KEEP_MS (24 * 3600 * 1000) /* a stale entry kept to revalidate */
 
 static struct {
     const struct redis_script *get, *put, *del;
@@ -76,6 +77,8 @@ struct cache_req {
     struct strbuf stale_value;
     struct response_record_view stale;
     bool has_stale;
+    bool revalidating; /* the stale entry's validators went upstream */
+    bool stale_if_error; /* the stale entry may answer an upstream failure */
     struct flight *leads;       /* borrowed: the flight this miss leads, or NULL */
     struct cache_req *next_waiter; /* borrowed: the next one waiting on a flight */
 };
@@ -192,6 +195,29 @@ join_flight(struct cache_req *c)
     *slot = f;
     c->leads = f;
     return false;
+}
+
+/* The value of a stored header line named lower_name ("etag"), or an
+ * empty slice. */
+static struct sl_slice
+stored_field(struct sl_slice lines, const char *lower_name)
+{
+    size_t n = strlen(lower_name);
+    const char *p = lines.p, *end = p + lines.len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            break;
+        if ((size_t)(eol - p) > n + 2 && p[n] == ':' &&
+            sl_slice_eq_lower((struct sl_slice){p, n}, lower_name)) {
+            const char *v = p + n + 1;
+            while (v < eol && *v == ' ')
+                v++;
+            return (struct sl_slice){v, (size_t)(eol - 1 - v)};
+        }
+        p = eol + 1;
+    }
+    return (struct sl_slice){"", 0};
 }
 
 /* ---- storing ----------------------------------------------------------- */
@@ -387,8 +413,9 @@ route_keys(const struct req *req, char *gen_key, int *gen_len, char *prefix)
         *gen_len = -1;
 }
 
-/* Returns true when the put was sent (its reply then ends c's flight). */
-static bool
+/* Sends the put; its reply then ends the flight c leads (c->leads is
+ * cleared: the flight is the reply's). */
+static void
 store_entry(struct cache_req *c)
 {
     struct req *req = c->req;
@@ -396,7 +423,7 @@ store_entry(struct cache_req *c)
     int gen_len;
     route_keys(req, gen_key, &gen_len, prefix);
     if (gen_len < 0 || req->worker->redis == NULL)
-        return false;
+        return;
     /* meta: "<fresh_ms> <age_s>\n" then the Vary'd request fields. */
     struct strbuf meta = {0}, value = {0};
     const struct http_header *age = http_head_find(&req->resp_head, "age");
@@ -410,18 +437,28 @@ store_entry(struct cache_req *c)
         response_record_encode(&c->rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len},
                                &value);
         char ttl[24];
-        snprintf(ttl, sizeof(ttl), "%lld", (long long)(c->fresh_ms + c->stale_if_error_ms));
+        /* Past its freshness an entry is still worth keeping for
+         * stale-if-error, and for a revalidation when it has validators. */
+        int64_t keep = c->stale_if_error_ms;
+        bool validators = stored_field((struct sl_slice){c->rec.headers.p, c->rec.headers.len},
+                                       "etag").len > 0 ||
+                          stored_field((struct sl_slice){c->rec.headers.p, c->rec.headers.len},
+                                       "last-modified").len > 0;
+        if (validators && keep < c->fresh_ms)
+            keep = c->fresh_ms < CACHE_REVALIDATE_KEEP_MS ? c->fresh_ms : CACHE_REVALIDATE_KEEP_MS;
+        snprintf(ttl, sizeof(ttl), "%lld", (long long)(c->fresh_ms + keep));
         const char *keys[] = {gen_key};
         const size_t keylens[] = {(size_t)gen_len};
         const char *args[] = {prefix, c->hash, c->gen, value.p, ttl};
         const size_t arglens[] = {strlen(prefix), strlen(c->hash), strlen(c->gen), value.len,
                                   strlen(ttl)};
+        /* The flight ends with the put's reply: it is the reply's now. */
         redis_client_script(req->worker->redis, scripts.put, 1, keys, keylens, 5, args, arglens,
                             on_stored, c->leads);
+        c->leads = NULL;
     }
     strbuf_deinit(&meta);
     strbuf_deinit(&value);
-    return ok;
 }
 
 static void
@@ -450,12 +487,10 @@ cache_done(struct req *req)
     bool whole = req->outcome == REQ_OUTCOME_COMPLETE && req->reached_upstream;
     if (c->mode == CACHE_INVALIDATE && whole && req->status < 400)
         invalidate(c);
-    bool storing = false;
     if (c->mode != CACHE_INVALIDATE && c->store && whole && c->rec.status != 0 &&
         !c->rec.too_big)
-        storing = store_entry(c);
-    if (!storing)
-        end_flight(c->leads);
+        store_entry(c);
+    end_flight(c->leads); /* unless store_entry passed it on */
     response_record_deinit(&c->rec);
     strbuf_deinit(&c->stale_value);
     free(c);
@@ -496,30 +531,15 @@ static bool
 etag_matches(const struct http_head *reqh, struct sl_slice stored_headers)
 {
     const struct http_header *inm = http_head_find(reqh, "if-none-match");
-    if (inm == NULL)
+    struct sl_slice etag = stored_field(stored_headers, "etag");
+    if (inm == NULL || etag.len == 0)
         return false;
-    const char *p = stored_headers.p, *end = p + stored_headers.len;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (eol == NULL)
-            break;
-        if (eol - p > 6 && sl_slice_eq_lower((struct sl_slice){p, 5}, "etag:")) {
-            const char *v = p + 5;
-            while (v < eol && *v == ' ')
-                v++;
-            struct sl_slice etag = {v, (size_t)(eol - 1 - v)};
-            if (inm->value.len == 1 && inm->value.p[0] == '*')
-                return true;
-            /* weak comparison (RFC 9110 §13.1.2): W/ prefixes ignored */
-            if (etag.len > 2 && etag.p[0] == 'W' && etag.p[1] == '/')
-                etag.p += 2, etag.len -= 2;
-            const char *hit = etag.len > 0 ? memmem(inm->value.p, inm->value.len, etag.p, etag.len)
-                                           : NULL;
-            return hit != NULL;
-        }
-        p = eol + 1;
-    }
-    return false;
+    if (inm->value.len == 1 && inm->value.p[0] == '*')
+        return true;
+    /* weak comparison (RFC 9110 §13.1.2): W/ prefixes ignored */
+    if (etag.len > 2 && etag.p[0] == 'W' && etag.p[1] == '/')
+        etag.p += 2, etag.len -= 2;
+    return memmem(inm->value.p, inm->value.len, etag.p, etag.len) != NULL;
 }
 
 static void
@@ -542,6 +562,32 @@ serve_hit(struct cache_req *c, const struct response_record_view *v, int64_t age
     req_reply(req, &r);
 }
 
+/* A stale entry with validators is revalidated (RFC 9111 §4.3.1): its
+ * ETag and Last-Modified go upstream as If-None-Match and
+ * If-Modified-Since, unless the client made its own request conditional
+ * (its 304 then passes to it). */
+static void
+revalidate(struct cache_req *c)
+{
+    struct req *req = c->req;
+    if (c->revalidating || http_head_find(&req->head, "if-none-match") != NULL ||
+        http_head_find(&req->head, "if-modified-since") != NULL)
+        return;
+    struct sl_slice etag = stored_field(c->stale.response.headers, "etag");
+    struct sl_slice lm = stored_field(c->stale.response.headers, "last-modified");
+    if (etag.len > 0) {
+        strbuf_append_str(&req->upstream_extra, "If-None-Match: ");
+        strbuf_append_slice(&req->upstream_extra, etag);
+        strbuf_append(&req->upstream_extra, "\r\n", 2);
+    }
+    if (lm.len > 0) {
+        strbuf_append_str(&req->upstream_extra, "If-Modified-Since: ");
+        strbuf_append_slice(&req->upstream_extra, lm);
+        strbuf_append(&req->upstream_extra, "\r\n", 2);
+    }
+    c->revalidating = etag.len > 0 || lm.len > 0;
+}
+
 /* The reply dies with its callback: the stale entry is copied. */
 static void
 keep_stale(struct cache_req *c, const char *p, size_t len)
@@ -557,7 +603,7 @@ static const struct http_stored_response *
 cache_upstream_failed(struct req *req)
 {
     struct cache_req *c = cache_of(req);
-    if (c == NULL || !c->has_stale)
+    if (c == NULL || !c->stale_if_error)
         return NULL;
     req->response_extra.len = c->mark_at; /* it is no longer a plain MISS */
     mark(c, "STALE", "fwd=miss; detail=stale-if-error");
@@ -566,6 +612,34 @@ cache_upstream_failed(struct req *req)
     sscanf(c->stale.meta.p, "%lld %lld", &fresh, &initial_age);
     snprintf(age, sizeof(age), "Age: %lld\r\n", (long long)entry_age_s(&c->stale, initial_age));
     strbuf_append_str(&req->response_extra, age);
+    return &c->stale.response;
+}
+
+/* The upstream said 304 to the revalidation: the stored entry answers,
+ * and is stored again, fresh from now (RFC 9111 §4.3.4; the 304's own
+ * fields are not merged in: a simplification). */
+static const struct http_stored_response *
+cache_response_replace(struct req *req)
+{
+    struct cache_req *c = cache_of(req);
+    if (c == NULL || !c->revalidating || req->resp_head.status != 304)
+        return NULL;
+    req->response_extra.len = c->mark_at;
+    mark(c, "REVALIDATED", "fwd=stale; fwd-status=304");
+    strbuf_append_str(&req->response_extra, "Age: 0\r\n");
+    struct http_cache_control cc;
+    http_cache_control_parse(&req->resp_head, &cc);
+    int64_t fresh = freshness_ms(&req->resp_head, &cc, req->route->cache.ttl_ms);
+    if (fresh > 0 && !cc.no_store) {
+        c->fresh_ms = fresh;
+        c->rec.status = c->stale.response.status;
+        c->rec.headers.len = c->rec.body.len = 0;
+        strbuf_append_slice(&c->rec.headers, c->stale.response.headers);
+        strbuf_append_slice(&c->rec.body, c->stale.response.body);
+        /* vary_meta reads the upstream head: the 304 carries the same Vary. */
+        store_entry(c);
+    }
+    c->store = false;
     return &c->stale.response;
 }
 
@@ -593,8 +667,10 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
                 serve_hit(c, &v, age_s);
                 return;
             }
-            if (age_ms < fresh_ms + sie_ms)
-                keep_stale(c, e->str, e->len);
+            keep_stale(c, e->str, e->len);
+            if (c->has_stale && req->cache_post_ == false)
+                revalidate(c);
+            c->stale_if_error = c->has_stale && age_ms < fresh_ms + sie_ms;
         }
     }
     if (rcc.only_if_cached) {
@@ -708,6 +784,7 @@ const struct stage cache_stage = {
     .run = cache_run,
     .on_response_head = cache_response_head,
     .on_response_body = cache_response_body,
+    .on_response_replace = cache_response_replace,
     .on_upstream_failed = cache_upstream_failed,
     .on_done = cache_done,
 };

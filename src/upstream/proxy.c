@@ -465,8 +465,30 @@ build_response_head(struct req *req)
     http_headers_build_response(&req->resp_out, &fr);
 }
 
+/* A body-less final response (a 304 to the cache's revalidation) that a
+ * stage answers in place of: the upstream connection goes back to its pool
+ * and the stage's response goes to the client. */
+static bool
+answered_instead(struct req *req)
+{
+    const struct http_head *h = &req->resp_head;
+    if (h->status < 200 || h->status == 101 || !http_msg_complete(&req->resp_parser) ||
+        !request_fully_sent(req))
+        return false;
+    const struct http_stored_response *instead = pipeline_response_replace(req);
+    if (instead == NULL)
+        return false;
+    bool reusable = h->keep_alive && h->body != HTTP_BODY_UNTIL_CLOSE &&
+                    req->head.version_minor == 1;
+    req->up->in->start += h->head_len;
+    release_upstream(req, reusable);
+    struct stage_reply r = {.status = instead->status, .stored = instead};
+    conn_reply(req->conn, &r);
+    return true;
+}
+
 /* Parses the upstream's head. Returns 1 when parsed, 0 when more bytes are
- * needed, -1 after failing the exchange. */
+ * needed, -1 after failing (or answering) the exchange. */
 static int
 parse_response_head(struct req *req)
 {
@@ -479,6 +501,8 @@ parse_response_head(struct req *req)
         upstream_failed(req, 502, "protocol", "upstream sent a malformed response head");
         return -1;
     }
+    if (answered_instead(req))
+        return -1;
     build_response_head(req);
     b->start += req->resp_head.head_len;
     req->resp_head_parsed = true;

@@ -553,7 +553,7 @@ h_smuggled(struct conn *c, const struct http_req *req, const char *body, size_t 
  * without an answer, as a stale pooled connection looks to a gateway.
  * /counted counts the requests that reach it. /stats shows both.
  */
-static long g_dropped, g_counted;
+static long g_dropped, g_counted, g_revalidated;
 
 void
 route_note_dropped(void)
@@ -571,8 +571,8 @@ h_arm_drop(struct conn *c, const struct http_req *req, const char *body, size_t 
 /*
  * Cache tests shape /counted's answer with its query: max_age=N
  * (Cache-Control: max-age=N), no_store=1, private=1, no_cache=1,
- * etag=N (ETag: "vN"), vary=1 (Vary: Accept), cookie=1 (Set-Cookie),
- * status=N.
+ * etag=N (ETag: "vN"; a request with If-None-Match: "vN" gets a 304),
+ * vary=1 (Vary: Accept), cookie=1 (Set-Cookie), status=N.
  */
 static void
 h_counted(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
@@ -582,6 +582,21 @@ h_counted(struct conn *c, const struct http_req *req, const char *body, size_t b
     int n = 0;
     long v;
 
+    /* etag=N with If-None-Match: "vN": 304, not counted (a revalidation). */
+    if ((v = http_query_long(req, "etag", -1)) >= 0) {
+        char want[32];
+        int wn = snprintf(want, sizeof(want), "\"v%ld\"", v);
+        for (int i = 0; i < req->nhdr; i++) {
+            const struct http_header *h = &req->hdr[i];
+            if (http_slice_eq(h->name, "if-none-match") && h->value.len == (size_t)wn &&
+                memcmp(h->value.p, want, (size_t)wn) == 0) {
+                snprintf(extra, sizeof(extra), "ETag: %s\r\n", want);
+                g_revalidated++;
+                out_head(c, req, 304, NULL, 0, extra);
+                return;
+            }
+        }
+    }
     g_counted++;
     buf_printf(b, 64, "{\"counted\":%ld}\n", g_counted);
     extra[0] = '\0';
@@ -611,8 +626,8 @@ h_stats(struct conn *c, const struct http_req *req, const char *body, size_t bod
 {
     struct buf *b = scratch();
 
-    buf_printf(b, 96, "{\"smuggled\":%ld,\"dropped\":%ld,\"counted\":%ld}\n", g_smuggled, g_dropped,
-               g_counted);
+    buf_printf(b, 128, "{\"smuggled\":%ld,\"dropped\":%ld,\"counted\":%ld,\"revalidated\":%ld}\n",
+               g_smuggled, g_dropped, g_counted, g_revalidated);
     reply_json(c, req, 200, b);
 }
 
