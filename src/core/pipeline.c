@@ -4,6 +4,9 @@
  */
 #include "core/pipeline.h"
 
+#include <stddef.h>
+#include <string.h>
+
 #include "net/conn.h"
 #include "policy/auth.h"
 #include "policy/cache.h"
@@ -151,13 +154,17 @@ pipeline_done(struct req *req)
     req->stages_run_ = 0;
 }
 
-const struct http_stored_response *
-pipeline_upstream_failed(struct req *req)
+/* The two hooks by which a stage answers in place of the upstream share
+ * one walk: the first stage to give a response wins. */
+typedef const struct http_stored_response *(*answer_hook)(struct req *req);
+
+static const struct http_stored_response *
+first_answer(struct req *req, size_t hook_offset)
 {
     for (unsigned i = 0; i < req->stages_run_; i++) {
-        const struct stage *st = req->stages_[i];
-        const struct http_stored_response *r =
-            st->on_upstream_failed != NULL ? st->on_upstream_failed(req) : NULL;
+        answer_hook hook;
+        memcpy(&hook, (const char *)req->stages_[i] + hook_offset, sizeof(hook));
+        const struct http_stored_response *r = hook != NULL ? hook(req) : NULL;
         if (r != NULL)
             return r;
     }
@@ -165,14 +172,13 @@ pipeline_upstream_failed(struct req *req)
 }
 
 const struct http_stored_response *
+pipeline_upstream_failed(struct req *req)
+{
+    return first_answer(req, offsetof(struct stage, on_upstream_failed));
+}
+
+const struct http_stored_response *
 pipeline_response_replace(struct req *req)
 {
-    for (unsigned i = 0; i < req->stages_run_; i++) {
-        const struct stage *st = req->stages_[i];
-        const struct http_stored_response *r =
-            st->on_response_replace != NULL ? st->on_response_replace(req) : NULL;
-        if (r != NULL)
-            return r;
-    }
-    return NULL;
+    return first_answer(req, offsetof(struct stage, on_response_replace));
 }

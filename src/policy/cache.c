@@ -404,13 +404,31 @@ on_stored(void *arg, const struct redisReply *reply, const char *err)
     end_flight(arg);
 }
 
-static void
-route_keys(const struct req *req, char *gen_key, int *gen_len, char *prefix)
+/* Calls script with KEYS {the route's generation} and ARGV {the entry
+ * prefix, c's key hash, extra...}; false (nothing sent) when the keys do
+ * not fit or the worker's Redis is gone (it is exiting). */
+static bool
+route_script(struct cache_req *c, const struct redis_script *script, int nextra,
+             const char *const *extra, const size_t *extralens, redis_reply_cb cb, void *arg)
 {
+    struct req *req = c->req;
     const char *name = req->route->name;
-    *gen_len = cache_gen_key(gen_key, req->cfg->redis.prefix, name);
-    if (cache_entry_prefix(prefix, req->cfg->redis.prefix, name) < 0)
-        *gen_len = -1;
+    char gen[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
+    int glen = cache_gen_key(gen, req->cfg->redis.prefix, name);
+    if (glen < 0 || cache_entry_prefix(prefix, req->cfg->redis.prefix, name) < 0 ||
+        req->worker->redis == NULL || nextra > 4)
+        return false;
+    const char *keys[] = {gen};
+    const size_t keylens[] = {(size_t)glen};
+    const char *args[6] = {prefix, c->hash};
+    size_t arglens[6] = {strlen(prefix), strlen(c->hash)};
+    for (int i = 0; i < nextra; i++) {
+        args[2 + i] = extra[i];
+        arglens[2 + i] = extralens[i];
+    }
+    redis_client_script(req->worker->redis, script, 1, keys, keylens, 2 + nextra, args, arglens,
+                        cb, arg);
+    return true;
 }
 
 /* Sends the put; its reply then ends the flight c leads (c->leads is
@@ -419,43 +437,33 @@ static void
 store_entry(struct cache_req *c)
 {
     struct req *req = c->req;
-    char gen_key[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
-    int gen_len;
-    route_keys(req, gen_key, &gen_len, prefix);
-    if (gen_len < 0 || req->worker->redis == NULL)
-        return;
-    /* meta: "<fresh_ms> <age_s>\n" then the Vary'd request fields. */
+    /* meta: "<fresh_ms> <age_s> <stale_if_error_ms>\n" then the Vary'd
+     * request fields. */
     struct strbuf meta = {0}, value = {0};
     const struct http_header *age = http_head_find(&req->resp_head, "age");
-    char first[48];
+    char first[72];
     snprintf(first, sizeof(first), "%lld %lld %lld\n", (long long)c->fresh_ms,
              age != NULL ? (long long)strtoll(age->value.p, NULL, 10) : 0LL,
              (long long)c->stale_if_error_ms);
     strbuf_append_str(&meta, first);
-    bool ok = vary_meta(&req->resp_head, &req->head, &meta);
-    if (ok) {
+    if (vary_meta(&req->resp_head, &req->head, &meta)) {
         response_record_encode(&c->rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len},
                                &value);
-        char ttl[24];
         /* Past its freshness an entry is still worth keeping for
          * stale-if-error, and for a revalidation when it has validators. */
+        struct sl_slice headers = {c->rec.headers.p, c->rec.headers.len};
         int64_t keep = c->stale_if_error_ms;
-        bool validators = stored_field((struct sl_slice){c->rec.headers.p, c->rec.headers.len},
-                                       "etag").len > 0 ||
-                          stored_field((struct sl_slice){c->rec.headers.p, c->rec.headers.len},
-                                       "last-modified").len > 0;
+        bool validators = stored_field(headers, "etag").len > 0 ||
+                          stored_field(headers, "last-modified").len > 0;
         if (validators && keep < c->fresh_ms)
             keep = c->fresh_ms < CACHE_REVALIDATE_KEEP_MS ? c->fresh_ms : CACHE_REVALIDATE_KEEP_MS;
+        char ttl[24];
         snprintf(ttl, sizeof(ttl), "%lld", (long long)(c->fresh_ms + keep));
-        const char *keys[] = {gen_key};
-        const size_t keylens[] = {(size_t)gen_len};
-        const char *args[] = {prefix, c->hash, c->gen, value.p, ttl};
-        const size_t arglens[] = {strlen(prefix), strlen(c->hash), strlen(c->gen), value.len,
-                                  strlen(ttl)};
+        const char *extra[] = {c->gen, value.p, ttl};
+        const size_t extralens[] = {strlen(c->gen), value.len, strlen(ttl)};
         /* The flight ends with the put's reply: it is the reply's now. */
-        redis_client_script(req->worker->redis, scripts.put, 1, keys, keylens, 5, args, arglens,
-                            on_stored, c->leads);
-        c->leads = NULL;
+        if (route_script(c, scripts.put, 3, extra, extralens, on_stored, c->leads))
+            c->leads = NULL;
     }
     strbuf_deinit(&meta);
     strbuf_deinit(&value);
@@ -464,18 +472,7 @@ store_entry(struct cache_req *c)
 static void
 invalidate(struct cache_req *c)
 {
-    struct req *req = c->req;
-    char gen_key[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
-    int gen_len;
-    route_keys(req, gen_key, &gen_len, prefix);
-    if (gen_len < 0 || req->worker->redis == NULL)
-        return;
-    const char *keys[] = {gen_key};
-    const size_t keylens[] = {(size_t)gen_len};
-    const char *args[] = {prefix, c->hash};
-    const size_t arglens[] = {strlen(prefix), strlen(c->hash)};
-    redis_client_script(req->worker->redis, scripts.del, 1, keys, keylens, 2, args, arglens,
-                        on_invalidated, NULL);
+    route_script(c, scripts.del, 0, NULL, NULL, on_invalidated, NULL);
 }
 
 static void
@@ -763,20 +760,8 @@ cache_run(struct req *req)
 static void
 lookup(struct cache_req *c)
 {
-    struct req *req = c->req;
-    char gen_key[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
-    int gen_len;
-    route_keys(req, gen_key, &gen_len, prefix);
-    if (gen_len < 0 || req->worker->redis == NULL) {
+    if (!route_script(c, scripts.get, 0, NULL, NULL, on_lookup, c))
         forward(c, "BYPASS", "fwd=bypass");
-        return;
-    }
-    const char *keys[] = {gen_key};
-    const size_t keylens[] = {(size_t)gen_len};
-    const char *args[] = {prefix, c->hash};
-    const size_t arglens[] = {strlen(prefix), strlen(c->hash)};
-    redis_client_script(req->worker->redis, scripts.get, 1, keys, keylens, 2, args, arglens,
-                        on_lookup, c);
 }
 
 const struct stage cache_stage = {
