@@ -20,7 +20,7 @@ REPEAT=${REPEAT:-1}               # passes over the whole matrix; medians report
 THREADS=${THREADS:-2}             # wrk threads (one per core on the reference box)
 CONNS=${CONNS:-50 200}
 SIZES=${SIZES:-small 16k}
-ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_flood sluice_forged"
+ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_flood sluice_forged nginx_cache sluice_cache"
 TARGETS=${TARGETS:-$ALL_TARGETS}
 TTFE_REPS=${TTFE_REPS:-20}
 IDLE_N=${IDLE_N:-10000}
@@ -43,7 +43,7 @@ die() { log "error: $*"; exit 1; }
 
 LUA_MOD_DIR=/usr/lib/nginx/modules        # Debian's libnginx-mod-http-{ndk,lua}
 wants() { [[ " $TARGETS " == *" $1"* ]]; } # wants nginx_lua: any nginx_lua_* target
-uses_redis() { [[ $1 == nginx_lua_* || $1 == sluice_* && $1 != sluice ]]; }
+uses_redis() { [[ $1 == nginx_lua_* || $1 == sluice_* ]] && [[ $1 != sluice ]]; }
 NEED_REDIS=0; for t in $TARGETS; do uses_redis "$t" && NEED_REDIS=1; done
 
 # command or file -> Debian package
@@ -266,6 +266,15 @@ start_nginx() {
     run_nginx nginx "$p"
 }
 
+# nginx's proxy_cache on local disk (page cache), every 200 fresh for 60 s:
+# the peer of sluice_cache (whose entries live in Redis).
+start_nginx_cache() {
+    local p; p=$(free_port); mkdir -p "$TMP/nginx_cache/logs" "$TMP/nginx_cache/cache"
+    nginx_conf nginx_cache "$p" "" "    proxy_cache_path $TMP/nginx_cache/cache keys_zone=c:10m;" \
+        "            proxy_cache c; proxy_cache_valid 200 60s;"
+    run_nginx nginx_cache "$p"
+}
+
 # --- OpenResty-style peers: nginx + Debian's lua module ---------------------
 
 # bench/openresty/gateway.lua in access_by_lua_block: the token is taken as
@@ -351,6 +360,22 @@ routes:
   - { name: all, match: { path_prefix: / }, upstream: u, auth: none }
 EOF
     run_sluice sluice "$p"
+}
+
+# sluice's cache: every answer a hit from Redis after the first.
+start_sluice_cache() {
+    local d=$TMP/sluice_cache p; p=$(free_port); mkdir -p "$d"
+    cat >"$d/sluice.yaml" <<EOF
+listen: 127.0.0.1:$p
+workers: 1
+log: { access: "off" }
+redis: { url: "redis://127.0.0.1:$REDIS_PORT/0", prefix: "sluice:" }
+upstreams:
+  u: { servers: [127.0.0.1:$UPORT], keepalive: $KEEPALIVE }
+routes:
+  - { name: all, match: { path_prefix: / }, upstream: u, auth: none, cache: { ttl: 60s } }
+EOF
+    run_sluice sluice_cache "$p"
 }
 
 # The sluice targets with sessions (SPEC sections 3, 5, 6, 8): one signing
@@ -733,7 +758,7 @@ all_targets=$ALL_TARGETS
         echo "| size | conns | target | req/s | p99 ms | gateway CPU µs/req | Redis CPU µs/req | Redis cmds/req | per command | errors |"
         echo "|---|---:|---|---:|---:|---:|---:|---:|---|---:|"
         for size in $SIZES; do for c in $CONNS; do
-            for t in nginx sluice nginx_lua_session sluice_auth nginx_lua_zset sluice_limits sluice_flood sluice_forged; do
+            for t in nginx sluice nginx_lua_session sluice_auth nginx_lua_zset sluice_limits sluice_flood sluice_forged nginx_cache sluice_cache; do
                 [[ $(med "$t" "$size" "$c" 5) == nan ]] && continue
                 echo "| $size | $c | $t | $(mmm "$t" "$size" "$c" 5 %.0f) | $(mmm "$t" "$size" "$c" 7 %.3f)" \
                      "| $(mmm "$t" "$size" "$c" 8 %.1f) | $(mmm "$t" "$size" "$c" 11 %.2f) | $(mmm "$t" "$size" "$c" 12 %.2f)" \
@@ -759,6 +784,15 @@ all_targets=$ALL_TARGETS
         for size in $SIZES; do for c in $CONNS; do
             echo "| $size | $c | $(pratio sluice_limits sluice "$size" "$c" 8) | $(pratio sluice_limits nginx_lua_zset "$size" "$c" 5)" \
                  "| $(pratio sluice_limits nginx_lua_zset "$size" "$c" 8) | $(pratio sluice_limits nginx_lua_zset "$size" "$c" 11) |"
+        done; done
+        echo
+        echo "### Cache hits: sluice_cache (entries in Redis) vs nginx_cache (proxy_cache)"
+        echo
+        echo "| size | conns | req/s ÷ nginx_cache | p99 ÷ nginx_cache | CPU/req ÷ nginx_cache | Redis CPU µs/req |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        for size in $SIZES; do for c in $CONNS; do
+            echo "| $size | $c | $(pratio sluice_cache nginx_cache "$size" "$c" 5) | $(pratio sluice_cache nginx_cache "$size" "$c" 7)" \
+                 "| $(pratio sluice_cache nginx_cache "$size" "$c" 8) | $(mmm sluice_cache "$size" "$c" 11 %.2f) |"
         done; done
         echo
         echo "### One-user flood after the first 429: sluice_flood (every answer a remembered refusal)"
