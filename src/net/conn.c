@@ -369,6 +369,13 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
     SL_ASSERT(req != NULL);
     if (req->request_id_len == 0)
         req_generate_id(req); /* refused before its head was whole: logged all the same */
+    /* Every response of a cache route says what the cache did (SPEC 7):
+     * one refused before the cache stage ran (401, 429, 404...) bypassed it. */
+    if (req->route != NULL && req->route->cache.enabled && req->cache_status == NULL) {
+        req->cache_status = "BYPASS";
+        strbuf_append_str(&req->response_extra,
+                          "X-Cache: BYPASS\r\nCache-Status: sluice; fwd=bypass\r\n");
+    }
     /* Retry-After for a 503 is http_reply_build's to add, unless a stage
      * put its own in response_extra. */
     struct http_reply r = {

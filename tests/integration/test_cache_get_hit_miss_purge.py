@@ -22,7 +22,8 @@ def main(t, env):
     mock = env.start_mock()
     redis = s.Redis(env)
     routes = [h.route('cached', '/counted', auth='none', cache={'ttl': '60s'}),
-              h.route('short', '/small', auth='none', cache={'ttl': '1s'})]
+              h.route('short', '/small', auth='none', cache={'ttl': '1s'}),
+              h.route('locked', '/echo', auth='required', cache={'ttl': '60s'})]
     cfg = h.default_config(mock.port, redis_port=redis.port, routes=routes)
     gw = env.start_sluice(cfg)
     s.wait_ready(gw)
@@ -112,6 +113,12 @@ def main(t, env):
     t.ok('sluice_cache_results_total{route="cached",result="HIT"}' in metrics, 'metrics: hits')
     rec = gw.wait_access(lambda x: x.get('cache') == 'HIT')
     t.ok(rec is not None, 'the access log names the cache result')
+
+    # A request refused before the cache ran still says what the cache did.
+    r = h.get(gw.port, '/echo')
+    t.eq((r.status, r.header('x-cache')), (401, 'BYPASS'),
+         'a request refused before the cache stage (401, no token) on a cache route: '
+         'X-Cache: BYPASS')
 
     # Redis gone: a miss, not an error.
     redis.kill()
