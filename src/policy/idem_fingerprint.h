@@ -59,9 +59,8 @@ struct idem_fingerprint_builder;
 /* length: the payload's declared length (Content-Length), -1 when it is
  * not known before its end (chunked). method and target are copied into
  * the request hash. */
-struct idem_fingerprint_builder *idem_fingerprint_builder_new(struct sl_slice method,
-                                                              struct sl_slice target,
-                                                              int64_t length);
+struct idem_fingerprint_builder *
+idem_fingerprint_builder_new(struct sl_slice method, struct sl_slice target, int64_t length);
 void idem_fingerprint_builder_free(struct idem_fingerprint_builder *b);
 
 void idem_fingerprint_builder_feed(struct idem_fingerprint_builder *b, const char *p, size_t len);

@@ -41,7 +41,7 @@
 #include "util/log.h"
 
 #define MARKER_MAGIC "SLIM "
-#define OWNER_MAX 64              /* "SLIM " + 16 hex + ':' + a counter + ' ' */
+#define OWNER_MAX 64               /* "SLIM " + 16 hex + ':' + a counter + ' ' */
 #define TAG_MAX (REQ_USER_MAX + 3) /* "u:" + user, or "a:" + an IPv6 address */
 #define MARKER_MAX (OWNER_MAX + IDEM_FINGERPRINT_TEXT_MAX)
 
@@ -298,6 +298,9 @@ answer_existing(struct idem *st, const char *p, size_t len)
     }
     fingerprint_at_hand(req, &mine);
     enum idem_fingerprint_match m = idem_fingerprint_compare(&stored, &mine);
+    /* Answered without forwarding: a body that is all here is consumed, so
+     * the connection goes on (one still arriving closes it after the answer). */
+    req_consume_body_at_hand(req);
     if (m == IDEM_FINGERPRINT_DIFFERENT) {
         req_fail(req, 422, "idempotency_key_reused",
                  "this Idempotency-Key was used with a different request");
@@ -319,8 +322,7 @@ static void
 on_begin(void *arg, const struct redisReply *reply, const char *err)
 {
     struct idem *st = arg;
-    if (err != NULL ||
-        (reply->type != REDIS_REPLY_INTEGER && reply->type != REDIS_REPLY_STRING)) {
+    if (err != NULL || (reply->type != REDIS_REPLY_INTEGER && reply->type != REDIS_REPLY_STRING)) {
         redis_failed(st);
         return;
     }
@@ -382,9 +384,9 @@ idempotency_run(struct req *req)
     int len = idem_record_key(st->key, req->cfg->redis.prefix, tag, key);
     SL_ASSERT(len > 0);
     st->key_len = (size_t)len;
-    st->owner_len = (size_t)snprintf(st->owner, sizeof(st->owner), MARKER_MAGIC "%s:%llu ",
-                                     fleet_gateway_id(),
-                                     (unsigned long long)atomic_fetch_add(&owner_seq, 1));
+    st->owner_len =
+        (size_t)snprintf(st->owner, sizeof(st->owner), MARKER_MAGIC "%s:%llu ", fleet_gateway_id(),
+                         (unsigned long long)atomic_fetch_add(&owner_seq, 1));
     st->body = idem_fingerprint_builder_new(req->head.method, req->target, declared_length(req));
     response_record_init(&st->rec, IDEM_RECORD_MAX_BODY);
     send_begin(st);

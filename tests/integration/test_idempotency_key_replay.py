@@ -67,6 +67,13 @@ def main(t, env):
     t.eq(counted(r3), n1 + 1, 'the upstream saw the first request once: the replays never reached it',
          r3.body)
 
+    with h.Client(port) as c:
+        hdrs = s.bearer(alice) + [('Idempotency-Key', 'k-1')]
+        r = c.fetch('POST', '/counted', hdrs, b'{"q":1}')
+        r_next = c.fetch('POST', '/counted', hdrs, b'{"q":2}')
+        r_last = c.fetch('GET', '/echo', s.bearer(alice))
+    t.eq((r.header('idempotent-replayed'), r_next.status, r_last.status), ('true', 422, 200),
+         'the connection goes on after a replay and a 422 (the body at hand is consumed)')
     r = post(port, '/counted', 'k-1', body=b'{"q":2}', token=alice)
     h.check_json_error(t, r, 422, 'the same key with another body')
     t.eq((h.json_body(r) or {}).get('error'), 'idempotency_key_reused', '422 error code')

@@ -22,8 +22,8 @@ sl(const char *s)
 /* The fingerprint of body[0..seen) fed in pieces of piece bytes; whole
  * when seen is the whole length. */
 static void
-fp_of(const char *body, size_t len, size_t seen, size_t piece, int64_t declared,
-      const char *target, struct idem_fingerprint *out)
+fp_of(const char *body, size_t len, size_t seen, size_t piece, int64_t declared, const char *target,
+      struct idem_fingerprint *out)
 {
     struct idem_fingerprint_builder *b =
         idem_fingerprint_builder_new(sl("POST"), sl(target), declared);
