@@ -10,12 +10,14 @@
 #include "net/conn.h"
 #include "policy/auth.h"
 #include "policy/cache.h"
+#include "policy/idempotency.h"
 #include "policy/ratelimit.h"
 #include "util/bufpool.h"
 
 const struct stage *const pipeline_stages[] = {
     &auth_stage,
     &ratelimit_stage,
+    &idempotency_stage, /* after the limits (a replay is a request), before the cache */
     &cache_stage,
 };
 const size_t pipeline_nstages = SL_ARRAY_LEN(pipeline_stages);
@@ -132,6 +134,25 @@ pipeline_observes_body(const struct req *req)
             return true;
     }
     return false;
+}
+
+bool
+pipeline_observes_request_body(const struct req *req)
+{
+    for (unsigned i = 0; i < req->stages_run_; i++) {
+        if (req->stages_[i]->on_request_body != NULL)
+            return true;
+    }
+    return false;
+}
+
+void
+pipeline_request_body(struct req *req, const char *p, size_t len)
+{
+    for (unsigned i = 0; i < req->stages_run_; i++) {
+        if (req->stages_[i]->on_request_body != NULL)
+            req->stages_[i]->on_request_body(req, p, len);
+    }
 }
 
 void

@@ -6,6 +6,8 @@
  *   head parsed -> route -> stage[0].run -> ... -> stage[n-1].run -> proxy
  *                                  |  (each may suspend on I/O, then resume)
  *                                  +-> req_fail / req_respond: answered here
+ *   request bytes  -> stage.on_request_body (the decoded payload as it is
+ *                     forwarded: chunk framing removed; observe, never buffer)
  *   response head  -> stage.on_response_head (add headers, e.g. RateLimit)
  *   response bytes -> stage.on_response_body (the decoded payload: chunk
  *                     framing removed; observe, never buffer)
@@ -42,6 +44,14 @@
 struct stage {
     const char *name;
     void (*run)(struct req *req);
+    /* Optional. The request body's payload as the proxy forwards it, after
+     * the last stage passed the request on: every byte once, in order,
+     * chunk framing removed (a tunnel's bytes from the client, as they
+     * are). The bytes that came with the head (req_body_at_hand) are
+     * shown too, when they are forwarded. It has all been shown when the
+     * body ended (http_msg_complete(&req->body_parser)); a body cut short
+     * ends the exchange without it. */
+    void (*on_request_body)(struct req *req, const char *p, size_t len);
     /* Optional. The upstream's head is in req->resp_head; append lines to req->response_extra. */
     void (*on_response_head)(struct req *req);
     /* Optional. The response body's payload as it passes, chunk framing
@@ -123,9 +133,12 @@ bool req_consume_body_at_hand(struct req *req);
 
 /* True when some stage that ran observes the response body. */
 bool pipeline_observes_body(const struct req *req);
+/* The same for the request body. */
+bool pipeline_observes_request_body(const struct req *req);
 
 /* Hooks: called by the proxy (pipeline_response_head for every head it
  * parses: interim 1xx heads are skipped here). */
+void pipeline_request_body(struct req *req, const char *p, size_t len);
 void pipeline_response_head(struct req *req);
 void pipeline_response_body(struct req *req, const char *p, size_t len);
 void pipeline_done(struct req *req);

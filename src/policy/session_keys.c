@@ -84,3 +84,10 @@ limit_window_key(char *out, const char *prefix, const char *tag, const char *pla
     const char *parts[] = {":rl:", plan};
     return tagged_key(out, prefix, tag, parts, 2);
 }
+
+int
+idem_record_key(char *out, const char *prefix, const char *tag, const char *key)
+{
+    const char *parts[] = {":idem:", key};
+    return tagged_key(out, prefix, tag, parts, 2);
+}

@@ -12,6 +12,10 @@
  *                                    (lua/check.lua, docs/ratelimit.md);
  *                                    TTL >= the longest window (or slot
  *                                    lease) past its newest entry
+ *   PREFIX{u:alice}:idem:<key>       string: an Idempotency-Key's running
+ *                                    marker (TTL: its lease) or stored
+ *                                    response (TTL: idempotency_ttl);
+ *                                    policy/idempotency.h
  *
  * Anonymous callers have the tag {a:<client ip>} and the plan "anonymous".
  */
@@ -37,5 +41,8 @@ int session_key_prefix(char *out, const char *prefix, const char *user);
 
 /* The key of a caller's limits; tag is "u:USER" or "a:IP". */
 int limit_window_key(char *out, const char *prefix, const char *tag, const char *plan);
+
+/* The key of a caller's Idempotency-Key (key: NUL-terminated, printable). */
+int idem_record_key(char *out, const char *prefix, const char *tag, const char *key);
 
 #endif

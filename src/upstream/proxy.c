@@ -198,8 +198,15 @@ start_upstream(struct req *req, int exclude, bool fresh)
     pump_request(req);
 }
 
-/* Marks which client bytes belong to the request body. Returns 0, or -1
- * after answering a malformed or oversized body. */
+static void
+observe_request_payload(void *arg, const char *p, size_t len)
+{
+    pipeline_request_body(arg, p, len);
+}
+
+/* Marks which client bytes belong to the request body and shows them to
+ * the stages' observers. Returns 0, or -1 after answering a malformed or
+ * oversized body. */
 static int
 frame_request_body(struct req *req)
 {
@@ -209,13 +216,18 @@ frame_request_body(struct req *req)
     size_t avail = buf_len(c->in) - req->body_pending;
     if (avail == 0 || req->req_body_done)
         return 0;
+    const char *p = c->in->data + c->in->start + req->body_pending;
+    bool observed = pipeline_observes_request_body(req);
     if (req->tunnel) {
+        if (observed)
+            pipeline_request_body(req, p, avail);
         req->body_pending += avail;
         return 0;
     }
+    struct http_payload_sink sink = {observe_request_payload, req};
     size_t n;
-    enum http_parse_result r = http_parse_body(
-        &req->body_parser, c->in->data + c->in->start + req->body_pending, avail, &n);
+    enum http_parse_result r =
+        http_parse_body_payload(&req->body_parser, p, avail, &n, observed ? &sink : NULL);
     req->body_pending += n;
     unsigned status = 0;
     const char *why = NULL;

@@ -187,6 +187,31 @@ test_head_hook_skips_interim_heads(void)
 }
 
 static void
+observe_request(struct req *req, const char *p, size_t len)
+{
+    note(len == 3 && memcmp(p, "abc", 3) == 0 ? "q" : "?");
+}
+static const struct stage requests = {
+    .name = "requests", .run = pass_run, .on_request_body = observe_request};
+
+static void
+test_request_body_observed_by_stages_that_ran(void)
+{
+    struct req req = {.conn = (struct conn *)&req};
+    const struct stage *const plain[] = {&pass};
+    pipeline_start(&req, plain, 1, &ops);
+    ok(!pipeline_observes_request_body(&req), "no stage observes the request body");
+    pipeline_done(&req);
+    const struct stage *const stages[] = {&requests, &refuse, &requests};
+    trace[0] = '\0';
+    pipeline_start(&req, stages, 3, &ops);
+    ok(pipeline_observes_request_body(&req), "a stage that ran observes it");
+    pipeline_request_body(&req, "abc", 3);
+    is_str(trace, "pxRq", "only the stage that ran sees the payload");
+    pipeline_done(&req);
+}
+
+static void
 test_client_gone_while_suspended(void)
 {
     struct req req = {.conn = (struct conn *)&req};
@@ -209,6 +234,7 @@ main(void)
     test_client_gone_while_suspended();
     test_whole_reply_reaches_the_gateway();
     test_head_hook_skips_interim_heads();
+    test_request_body_observed_by_stages_that_ran();
     event_base_free(base);
     return tap_done();
 }
