@@ -12,6 +12,7 @@
 #include "admin/admin_sessions.h"
 #include "config/config.h"
 #include "http/http_path.h"
+#include "policy/cache_hot.h"
 #include "policy/cache_keys.h"
 #include "redis/redis_client.h"
 #include "redis/redis_script.h"
@@ -39,6 +40,7 @@ on_reply(void *arg, const struct redisReply *reply, const char *err)
     if (op->failed) {
         admin_send_error(op->req, 503, "redis_unavailable", "the cache store is unavailable");
     } else {
+        cache_hot_forget_all(); /* this gateway's workers forget at once */
         json_t *body = json_pack("{s:I}", "purged", (json_int_t)op->purged);
         admin_send_json(op->req, 200, body);
         json_decref(body);

@@ -23,6 +23,7 @@
 #include "net/listener.h"
 #include "redis/redis_client.h"
 #include "policy/claims_cache.h"
+#include "policy/cache_hot.h"
 #include "policy/ratelimit.h"
 #include "sluice.h"
 #include "upstream/upstream_pool.h"
@@ -178,6 +179,9 @@ switch_config(struct worker *w, struct config *cfg)
      * verifying at once. */
     claims_cache_clear(w->claims);
     ratelimit_worker_reload(w->limits);
+    /* Hot entries name their route by address: a new config's routes
+     * must not meet the old ones'. */
+    cache_hot_forget_all();
     if (reopen_log) {
         access_log_free(w->alog);
         open_access_log(w);
@@ -247,6 +251,7 @@ worker_new(unsigned id, struct config *cfg)
     w->metrics = metrics_shard_new();
     w->claims = claims_cache_new(WORKER_CLAIMS_SLOTS);
     w->limits = ratelimit_worker_new(w);
+    w->hot = cache_hot_new();
     unsigned char seed[sizeof(w->rid_seed_hex) / 2];
     randombytes_buf(seed, sizeof(seed));
     for (size_t i = 0; i < sizeof(seed); i++) {
@@ -350,6 +355,7 @@ worker_free(struct worker *w)
         config_unref(pending);
     config_unref(w->cfg);
     ratelimit_worker_free(w->limits);
+    cache_hot_free(w->hot);
     event_base_free(w->base);
     bufpool_free(w->bufs);
     claims_cache_free(w->claims);

@@ -29,6 +29,7 @@ struct req;
 struct claims_cache;
 struct redis_client;
 struct ratelimit_worker;
+struct cache_hot;
 
 struct worker {
     unsigned id;
@@ -51,6 +52,7 @@ struct worker {
     struct metrics_shard *metrics;      /* borrowed: process-wide registry */
     struct claims_cache *claims;        /* owns: verified tokens (policy/claims_cache.h) */
     struct ratelimit_worker *limits;    /* owns: refusals, held slots (policy/ratelimit.h) */
+    struct cache_hot *hot;              /* owns: hot cache entries (policy/cache_hot.h) */
     struct conn *idle_head, *idle_tail; /* borrowed: idle connections, oldest first */
     struct conn *busy;                  /* borrowed: connections with a request */
     unsigned nconns;

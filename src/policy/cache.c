@@ -30,6 +30,7 @@
 #include "core/worker.h"
 #include "http/http_cache_control.h"
 #include "http/http_reply.h"
+#include "policy/cache_hot.h"
 #include "policy/cache_keys.h"
 #include "policy/response_record.h"
 #include "redis/redis_client.h"
@@ -472,6 +473,7 @@ store_entry(struct cache_req *c)
 static void
 invalidate(struct cache_req *c)
 {
+    cache_hot_forget_all();
     route_script(c, scripts.del, 0, NULL, NULL, on_invalidated, NULL);
 }
 
@@ -640,36 +642,54 @@ cache_response_replace(struct req *req)
     return &c->stale.response;
 }
 
+/* Judges a stored value (from Redis, or the worker's hot copy): a fresh
+ * one whose Vary'd fields match answers (true); a stale one is kept for
+ * revalidation and stale-if-error. from_redis: a hit is copied into the
+ * worker's hot layer. */
+static bool
+try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
+{
+    struct req *req = c->req;
+    struct response_record_view v;
+    if (!response_record_decode(p, len, &v) || !vary_matches(v.meta, &req->head))
+        return false;
+    struct http_cache_control rcc;
+    http_cache_control_parse(&req->head, &rcc);
+    long long fresh_ms = 0, initial_age = 0, sie_ms = 0;
+    sscanf(v.meta.p, "%lld %lld %lld", &fresh_ms, &initial_age, &sie_ms);
+    int64_t now_ms = clock_wall_ms();
+    int64_t age_s = entry_age_s(&v, initial_age);
+    int64_t age_ms = now_ms - v.stored_at_ms + initial_age * 1000;
+    if (age_ms < fresh_ms && (rcc.max_age_s == HTTP_CC_UNSET || age_s <= rcc.max_age_s)) {
+        if (from_redis)
+            cache_hot_put(req->worker->hot, req->route->name, c->hash, (struct sl_slice){p, len},
+                          now_ms, now_ms + (fresh_ms - age_ms));
+        serve_hit(c, &v, age_s);
+        return true;
+    }
+    if (!from_redis)
+        return false; /* Redis has the last word on a stale entry */
+    keep_stale(c, p, len);
+    if (c->has_stale && !req->cache_post_)
+        revalidate(c);
+    c->stale_if_error = c->has_stale && age_ms < fresh_ms + sie_ms;
+    return false;
+}
+
 static void
 on_lookup(void *arg, const struct redisReply *reply, const char *err)
 {
     struct cache_req *c = arg;
     struct req *req = c->req;
-    struct http_cache_control rcc;
-    http_cache_control_parse(&req->head, &rcc);
-    struct response_record_view v;
     if (err == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
         reply->element[0]->type == REDIS_REPLY_STRING) {
         snprintf(c->gen, sizeof(c->gen), "%s", reply->element[0]->str);
         const struct redisReply *e = reply->element[1];
-        if (e->type == REDIS_REPLY_STRING && response_record_decode(e->str, e->len, &v) &&
-            vary_matches(v.meta, &req->head)) {
-            long long fresh_ms = 0, initial_age = 0, sie_ms = 0;
-            sscanf(v.meta.p, "%lld %lld %lld", &fresh_ms, &initial_age, &sie_ms);
-            int64_t age_s = entry_age_s(&v, initial_age);
-            int64_t age_ms = clock_wall_ms() - v.stored_at_ms + initial_age * 1000;
-            bool fresh = age_ms < fresh_ms &&
-                         (rcc.max_age_s == HTTP_CC_UNSET || age_s <= rcc.max_age_s);
-            if (fresh) {
-                serve_hit(c, &v, age_s);
-                return;
-            }
-            keep_stale(c, e->str, e->len);
-            if (c->has_stale && req->cache_post_ == false)
-                revalidate(c);
-            c->stale_if_error = c->has_stale && age_ms < fresh_ms + sie_ms;
-        }
+        if (e->type == REDIS_REPLY_STRING && try_entry(c, e->str, e->len, true))
+            return;
     }
+    struct http_cache_control rcc;
+    http_cache_control_parse(&req->head, &rcc);
     if (rcc.only_if_cached) {
         mark(c, "MISS", "fwd=miss");
         req_fail(req, 504, "not_cached", "only-if-cached and no fresh entry is stored");
@@ -760,6 +780,10 @@ cache_run(struct req *req)
 static void
 lookup(struct cache_req *c)
 {
+    struct req *req = c->req;
+    struct sl_slice hot = cache_hot_get(req->worker->hot, req->route->name, c->hash, clock_wall_ms());
+    if (hot.len > 0 && try_entry(c, hot.p, hot.len, false))
+        return; /* a hot key: answered from the worker's copy, no Redis */
     if (!route_script(c, scripts.get, 0, NULL, NULL, on_lookup, c))
         forward(c, "BYPASS", "fwd=bypass");
 }
