@@ -613,7 +613,10 @@ ratelimit_worker_new(struct worker *w)
         rw->heartbeat_ev = event_new(w->base, -1, EV_PERSIST, on_heartbeat_timer, rw);
         struct timeval beat = {FLEET_HEARTBEAT_MS / 1000, 0};
         event_add(rw->heartbeat_ev, &beat);
-        event_active(rw->heartbeat_ev, EV_TIMEOUT, 0); /* the first one at start */
+        /* The first one at start, apart: activating the persistent timer
+         * by hand would move its period (it beat every 10 s). */
+        struct timeval now = {0, 0};
+        event_base_once(w->base, -1, EV_TIMEOUT, on_heartbeat_timer, rw, &now);
     }
     return rw;
 }
