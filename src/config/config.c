@@ -91,10 +91,12 @@ config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->nplans; i++) {
         free(cfg->plans[i].name);
         limits_free(cfg->plans[i].limits, cfg->plans[i].nlimits);
+        free(atomic_load(&cfg->plans[i].policy_field_));
     }
     free(cfg->plans);
     free(cfg->anonymous.key);
     limits_free(cfg->anonymous.limits, cfg->anonymous.nlimits);
+    free(atomic_load(&cfg->anonymous.policy_field_));
     for (size_t i = 0; i < cfg->nroutes; i++)
         route_deinit(&cfg->routes[i]);
     free(cfg->routes);

@@ -117,6 +117,9 @@ struct config_plan {
     char *name;                  /* owns */
     struct config_limit *limits; /* owns */
     size_t nlimits;
+    /* Private to policy/ratelimit.c: the RateLimit-Policy line of these
+     * limits, built on first use; owned (freed) by the config. */
+    char *_Atomic policy_field_;
 };
 
 enum config_token_format { CONFIG_TOKENS_V4_PUBLIC, CONFIG_TOKENS_V4_LOCAL };
@@ -191,6 +194,7 @@ struct config {
         char *key;                   /* owns; "client_ip" */
         struct config_limit *limits; /* owns */
         size_t nlimits;
+        char *_Atomic policy_field_; /* as config_plan's */
     } anonymous;
 
     struct config_route *routes; /* owns; first match wins */

@@ -66,6 +66,7 @@ struct admission {
     const struct config_limit *limits; /* borrowed from req->cfg (req holds a reference) */
     size_t nlimits;
     const char *plan; /* borrowed from req->cfg: part of the keys */
+    char *_Atomic *policy_field; /* borrowed from req->cfg: the cached RateLimit-Policy */
     char tag[TAG_MAX + 1];
     uint64_t refusal_key;
     struct grant grant[RATELIMIT_MAX_LIMITS];
@@ -85,6 +86,34 @@ struct ratelimit_worker {
     struct event *heartbeat_ev; /* owns; worker 0 only */
     uint64_t slot_seq;
 };
+
+/* By hand: snprintf's format parsing was the largest user-space cost of a
+ * limited request (a dozen small strings each). */
+static void
+join3(char *dst, size_t cap, const char *a, const char *b, const char *c)
+{
+    size_t n = 0;
+    for (const char *parts[] = {a, b, c}, **p = parts; p < parts + 3; p++) {
+        for (const char *q = *p; *q != '\0' && n + 1 < cap; q++)
+            dst[n++] = *q;
+    }
+    dst[n] = '\0';
+}
+
+static void
+u64_dec(char *dst, size_t cap, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    size_t i = 0;
+    while (n > 0 && i + 1 < cap)
+        dst[i++] = tmp[--n];
+    dst[i] = '\0';
+}
 
 /* ---- who is limited, by what ------------------------------------------- */
 
@@ -107,10 +136,11 @@ find_caller(struct req *req, struct admission *a)
     const struct config *cfg = req->cfg;
     if (req->id.user[0] != '\0') {
         const struct config_plan *plan = config_find_plan(cfg, req->id.plan);
-        snprintf(a->tag, sizeof(a->tag), "u:%s", req->id.user);
+        join3(a->tag, sizeof(a->tag), "u:", req->id.user, "");
         a->plan = plan != NULL ? plan->name : "";
         a->limits = plan != NULL ? plan->limits : NULL;
         a->nlimits = plan != NULL ? plan->nlimits : 0;
+        a->policy_field = plan != NULL ? &((struct config_plan *)plan)->policy_field_ : NULL;
         return true;
     }
     if (!cfg->has_anonymous || cfg->anonymous.nlimits == 0 || req->conn == NULL)
@@ -125,6 +155,7 @@ find_caller(struct req *req, struct admission *a)
     a->plan = "anonymous";
     a->limits = cfg->anonymous.limits;
     a->nlimits = cfg->anonymous.nlimits;
+    a->policy_field = &((struct config *)cfg)->anonymous.policy_field_;
     return true;
 }
 
@@ -142,11 +173,32 @@ reservation(struct req *req, const struct config_limit *lim)
 
 /* ---- answers ----------------------------------------------------------- */
 
+/* The RateLimit-Policy line depends on the limits only: built once per
+ * config and plan (the first thread to build it publishes it). */
+static void
+add_policy(struct admission *a, struct strbuf *out)
+{
+    char *line = atomic_load_explicit(a->policy_field, memory_order_acquire);
+    if (line == NULL) {
+        struct strbuf b = {0};
+        ratelimit_headers_policy(&b, a->limits, a->nlimits);
+        strbuf_append(&b, "", 1); /* NUL */
+        char *expected = NULL;
+        if (atomic_compare_exchange_strong(a->policy_field, &expected, b.p))
+            line = b.p;
+        else {
+            strbuf_deinit(&b);
+            line = expected;
+        }
+    }
+    strbuf_append_str(out, line);
+}
+
 static void
 add_fields(struct admission *a, size_t current)
 {
     struct strbuf *out = &a->req->response_extra;
-    ratelimit_headers_policy(out, a->limits, a->nlimits);
+    add_policy(a, out);
     const struct grant *g = &a->grant[current];
     ratelimit_headers_current(out, &a->limits[current], g->remaining, g->reset_ms);
 }
@@ -337,15 +389,15 @@ add_limit_fields(struct admission *a, struct check_call *cc, size_t i)
     const char *name = a->limits[i].name;
     char(*f)[FIELD_MAX] = cc->fields[i];
     if (a->limits[i].kind == CONFIG_LIMIT_CONCURRENT) {
-        snprintf(f[0], FIELD_MAX, "%s:n", name);
-        snprintf(f[1], FIELD_MAX, "%s:s:%s", name, a->slot_id);
-        snprintf(f[2], FIELD_MAX, "%s:s:", name);
+        join3(f[0], FIELD_MAX, name, ":n", "");
+        join3(f[1], FIELD_MAX, name, ":s:", a->slot_id);
+        join3(f[2], FIELD_MAX, name, ":s:", "");
         f[3][0] = '\0';
     } else {
-        snprintf(f[0], FIELD_MAX, "%s:t", name);
-        snprintf(f[1], FIELD_MAX, "%s:lo", name);
-        snprintf(f[2], FIELD_MAX, "%s:hi", name);
-        snprintf(f[3], FIELD_MAX, "%s:", name);
+        join3(f[0], FIELD_MAX, name, ":t", "");
+        join3(f[1], FIELD_MAX, name, ":lo", "");
+        join3(f[2], FIELD_MAX, name, ":hi", "");
+        join3(f[3], FIELD_MAX, name, ":", "");
     }
     for (int k = 0; k < 4; k++)
         add_arg(cc, f[k]);
@@ -366,7 +418,7 @@ add_limit_args(struct admission *a, struct check_call *cc, size_t i)
     uint64_t v[4] = {l->amount, l->window_ms, bucket_ms, cost};
     add_arg(cc, kinds[l->kind]);
     for (int k = 0; k < 4; k++) {
-        snprintf(cc->nums[i][k], sizeof(cc->nums[i][k]), "%llu", (unsigned long long)v[k]);
+        u64_dec(cc->nums[i][k], sizeof(cc->nums[i][k]), v[k]);
         add_arg(cc, cc->nums[i][k]);
     }
     add_limit_fields(a, cc, i);
@@ -382,19 +434,22 @@ send_check(struct admission *a)
         auth_refuse(req, "invalid_token", "the session token names no session");
         return;
     }
-    char lease[24];
-    snprintf(lease, sizeof(lease), "%d", RATELIMIT_LEASE_MS);
-    char nlimits[8];
-    snprintf(nlimits, sizeof(nlimits), "%zu", a->nlimits);
+    char lease[24], nlimits[8];
+    u64_dec(lease, sizeof(lease), RATELIMIT_LEASE_MS);
+    u64_dec(nlimits, sizeof(nlimits), a->nlimits);
     struct ratelimit_worker *rw = req->worker->limits;
-    snprintf(a->slot_id, sizeof(a->slot_id), "%s:%u:%llu", fleet_gateway_id(), req->worker->id,
-             (unsigned long long)++rw->slot_seq);
+    char wid[12], seq[24];
+    u64_dec(wid, sizeof(wid), req->worker->id);
+    u64_dec(seq, sizeof(seq), ++rw->slot_seq);
+    join3(a->slot_id, sizeof(a->slot_id), fleet_gateway_id(), ":", wid);
+    size_t sl = strlen(a->slot_id);
+    join3(a->slot_id + sl, sizeof(a->slot_id) - sl, ":", seq, "");
     /* Windows need the one clock every gateway shares (Redis's TIME); a
      * session alone only paces its idle-timer restarts, so the gateway's
      * clock saves the TIME call. */
     char now[24] = "";
     if (a->nlimits == 0)
-        snprintf(now, sizeof(now), "%lld", (long long)clock_wall_ms());
+        u64_dec(now, sizeof(now), (uint64_t)clock_wall_ms());
     add_arg(&cc, now);
     add_arg(&cc, req->id.session[0] == '\0' ? "" : req->cfg->tokens.sliding ? "1" : "0");
     add_arg(&cc, "");
