@@ -120,6 +120,20 @@ def main(t, env):
          'a request refused before the cache stage (401, no token) on a cache route: '
          'X-Cache: BYPASS')
 
+    # A corrupt or truncated entry in Redis is a miss, never a broken answer.
+    import hashlib
+    for junk in ('garbage', 'SLR1 1 200 0 5 999\nabc', 'SLR1 1 200 0 2 0\nab'):
+        target = '/counted?corrupt=%d' % len(junk)
+        digest = hashlib.blake2b(b'\0' * 8 + target.encode(), digest_size=16).hexdigest()
+        key = 'sluice:{c:cached}:e:%s:%s' % (redis.cli('GET', 'sluice:{c:cached}:gen') or '0',
+                                             digest)
+        redis.cli('SET', key, junk)
+        r = get(target)
+        t.eq((r.status, r.header('x-cache')), (200, 'MISS'), 'a corrupt entry %r: a miss' % junk)
+        t.ok(h.poll(lambda: redis.cli('GET', key).startswith('SLR1 ') and
+                    redis.cli('GET', key) != junk, 2),
+             'and the entry under that very key is replaced by a good one')
+
     # Redis gone: a miss, not an error.
     redis.kill()
     r = get('/counted?a=3')
