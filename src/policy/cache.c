@@ -541,6 +541,20 @@ etag_matches(const struct http_head *reqh, struct sl_slice stored_headers)
     return memmem(inm->value.p, inm->value.len, etag.p, etag.len) != NULL;
 }
 
+/* RFC 9110 §13.1.1-3: If-None-Match decides when present; else
+ * If-Modified-Since against the stored Last-Modified (a GET or HEAD). */
+static bool
+not_modified(const struct http_head *reqh, struct sl_slice stored_headers)
+{
+    if (http_head_find(reqh, "if-none-match") != NULL)
+        return etag_matches(reqh, stored_headers);
+    const struct http_header *ims = http_head_find(reqh, "if-modified-since");
+    struct sl_slice lm = stored_field(stored_headers, "last-modified");
+    int64_t since, modified;
+    return ims != NULL && lm.len > 0 && parse_http_date(ims->value, &since) &&
+           parse_http_date(lm, &modified) && modified <= since;
+}
+
 static void
 serve_hit(struct cache_req *c, const struct response_record_view *v, int64_t age_s)
 {
@@ -553,7 +567,7 @@ serve_hit(struct cache_req *c, const struct response_record_view *v, int64_t age
     if (req->cache_post_)
         req_consume_body_at_hand(req);
     struct http_stored_response resp = v->response;
-    if (v->response.status == 200 && etag_matches(&req->head, v->response.headers)) {
+    if (v->response.status == 200 && not_modified(&req->head, v->response.headers)) {
         resp.status = 304;
         resp.body = (struct sl_slice){"", 0};
     }

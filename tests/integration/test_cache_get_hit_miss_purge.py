@@ -84,6 +84,13 @@ def main(t, env):
     r = get('/counted?etag=7', [('If-None-Match', '"v7"')])
     t.eq((r.status, r.body), (304, b''), 'If-None-Match of the stored ETag: 304 from the cache')
 
+    get('/counted?lm=1')
+    t.ok(h.poll(lambda: get('/counted?lm=1').header('x-cache') == 'HIT', 3), 'Last-Modified stored')
+    r = get('/counted?lm=1', [('If-Modified-Since', 'Wed, 02 Dec 2026 00:00:00 GMT')])
+    t.eq((r.status, r.body), (304, b''), 'If-Modified-Since after Last-Modified: 304 from the cache')
+    r = get('/counted?lm=1', [('If-Modified-Since', 'Mon, 30 Nov 2026 00:00:00 GMT')])
+    t.eq(r.status, 200, 'If-Modified-Since before Last-Modified: the entry, 200')
+
     # An unsafe method invalidates the URL (RFC 9111 section 4.4).
     get('/counted?inv=1')
     t.ok(h.poll(lambda: get('/counted?inv=1').header('x-cache') == 'HIT', 3), 'stored')

@@ -572,7 +572,8 @@ h_arm_drop(struct conn *c, const struct http_req *req, const char *body, size_t 
  * Cache tests shape /counted's answer with its query: max_age=N
  * (Cache-Control: max-age=N), no_store=1, private=1, no_cache=1,
  * etag=N (ETag: "vN"; a request with If-None-Match: "vN" gets a 304),
- * vary=1 (Vary: Accept), cookie=1 (Set-Cookie), status=N.
+ * vary=1 (Vary: Accept), lm=1 (a fixed Last-Modified), cookie=1
+ * (Set-Cookie), status=N.
  */
 static void
 h_counted(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
@@ -612,6 +613,9 @@ h_counted(struct conn *c, const struct http_req *req, const char *body, size_t b
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "ETag: \"v%ld\"\r\n", v);
     if (http_query_long(req, "vary", 0))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Vary: Accept\r\n");
+    if (http_query_long(req, "lm", 0))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n,
+                      "Last-Modified: Tue, 01 Dec 2026 00:00:00 GMT\r\n");
     if (http_query_long(req, "cookie", 0))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Set-Cookie: a=1\r\n");
     out_head(c, req, (int)http_query_long(req, "status", 200), "application/json",
