@@ -8,7 +8,8 @@
  *                                 +--- -MOVED: slot is node's, resend
  *                                      -ASK: ASKING + resend, map kept
  *                                      -TRYAGAIN/-CLUSTERDOWN: resend
- *                                       once after REDIS_BUSY_DELAY_MS
+ *                                       after REDIS_BUSY_DELAY_MS, while
+ *                                       the command's timeout allows
  *
  * Mode, decided by the first node (redis.url) at its first successful
  * connect, which sends CLUSTER SLOTS with its AUTH/SELECT/SCRIPT LOAD:
@@ -47,6 +48,8 @@
 #define REDIS_MAX_NODES 128     /* masters of a cluster we keep connections to */
 #define REDIS_MAX_REDIRECTS 5   /* MOVED/ASK hops of one command before its reply is the error */
 #define REDIS_BUSY_DELAY_MS 25  /* before resending after -TRYAGAIN / -CLUSTERDOWN */
+#define REDIS_BUSY_RETRIES 8    /* resends after those, all within the command's timeout */
+#define REDIS_REFRESH_MIN_MS 100 /* between two reads of the slot map */
 #define REDIS_NO_NODE 0xffff
 
 const char redis_error_timeout[] = "redis: timed out";
@@ -67,7 +70,8 @@ struct ccmd {
     int64_t deadline_us; /* fixed at the first send: redirects do not extend it */
     unsigned slot;
     bool asking;      /* the next send is after an -ASK */
-    bool busy_retried;
+    bool sent_asking; /* the last send was: a TRYAGAIN retry is too */
+    int busy_retries;
     int redirects;
     uint16_t node;    /* index of the node it is (or is to be) sent to */
 };
@@ -86,6 +90,7 @@ struct redis_client {
     size_t nnodes;
     uint16_t slots[REDIS_SLOT_COUNT]; /* node index by slot; REDIS_NO_NODE unknown */
     bool refreshing;                  /* a CLUSTER SLOTS is in flight */
+    int64_t refresh_us;               /* when the last one was sent */
 
     struct ccmd *delayed_head, *delayed_tail; /* waiting to be resent after -TRYAGAIN */
     struct event *delay_timer;                /* owns */
@@ -229,13 +234,17 @@ on_refresh(void *arg, const redisReply *r, const char *err)
         slots_load(rc, r, 0);
 }
 
-/* Reads the slot map again; one CLUSTER SLOTS at a time. */
+/* Reads the slot map again; one CLUSTER SLOTS at a time, at most one per
+ * REDIS_REFRESH_MIN_MS (a MOVED patches its own slot meanwhile). */
 static void
 slots_refresh(struct redis_client *rc)
 {
-    if (rc->refreshing || rc->closing || rc->retired)
+    int64_t now = clock_now_us();
+    if (rc->refreshing || rc->closing || rc->retired ||
+        now - rc->refresh_us < REDIS_REFRESH_MIN_MS * 1000)
         return;
     rc->refreshing = true;
+    rc->refresh_us = now;
     const char *argv[] = {"CLUSTER", "SLOTS"};
     size_t lens[] = {7, 5};
     size_t len = resp_encoded_len(2, lens);
@@ -318,6 +327,8 @@ on_reply(void *arg, const redisReply *r, const char *err)
 {
     struct ccmd *c = arg;
     struct redis_client *rc = c->rc;
+    if (err == redis_error_unavailable && rc->mode == MODE_CLUSTER)
+        slots_refresh(rc); /* the node is down: a replica may be master by now */
     if (err != NULL || r->type != REDIS_REPLY_ERROR || rc->closing || rc->mode == MODE_SINGLE) {
         ccmd_finish(rc, c, r, err);
         return;
@@ -337,11 +348,15 @@ on_reply(void *arg, const redisReply *r, const char *err)
         node_send(rc, c);
         return;
     }
-    bool busy = (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN")) && !c->busy_retried &&
+    bool busy = (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN")) &&
+                c->busy_retries < REDIS_BUSY_RETRIES &&
                 clock_now_us() + REDIS_BUSY_DELAY_MS * 1000 < c->deadline_us;
     if (busy) {
-        /* a slot in the middle of a migration, or a failover */
-        c->busy_retried = true;
+        /* A multi-key command on a slot being migrated, some keys moved
+         * already (TRYAGAIN), or a failover (CLUSTERDOWN): both end soon.
+         * The same node again: it answers ASK or MOVED once it is over. */
+        c->busy_retries++;
+        c->asking = c->sent_asking;
         delay_push(rc, c);
         return;
     }
@@ -356,6 +371,7 @@ node_send(struct redis_client *rc, struct ccmd *c)
     memcpy(copy, c->cmd, c->cmd_len);
     bool asking = c->asking;
     c->asking = false;
+    c->sent_asking = asking;
     redis_node_send(rc->nodes[c->node], c->script, copy, c->cmd_len, asking, c->deadline_us,
                     on_reply, c);
 }
