@@ -45,10 +45,10 @@
 #include "util/log.h"
 
 #define REDIS_SCRIPT_ARGV_STACK 32
-#define REDIS_MAX_NODES 128     /* masters of a cluster we keep connections to */
-#define REDIS_MAX_REDIRECTS 5   /* MOVED/ASK hops of one command before its reply is the error */
-#define REDIS_BUSY_DELAY_MS 25  /* before resending after -TRYAGAIN / -CLUSTERDOWN */
-#define REDIS_BUSY_RETRIES 8    /* resends after those, all within the command's timeout */
+#define REDIS_MAX_NODES 128      /* masters of a cluster we keep connections to */
+#define REDIS_MAX_REDIRECTS 5    /* MOVED/ASK hops of one command before its reply is the error */
+#define REDIS_BUSY_DELAY_MS 25   /* before resending after -TRYAGAIN / -CLUSTERDOWN */
+#define REDIS_BUSY_RETRIES 8     /* resends after those, all within the command's timeout */
 #define REDIS_REFRESH_MIN_MS 100 /* between two reads of the slot map */
 #define REDIS_NO_NODE 0xffff
 
@@ -60,8 +60,8 @@ enum redis_mode { MODE_UNKNOWN, MODE_SINGLE, MODE_CLUSTER };
 
 /* A caller's command while it may still be redirected. */
 struct ccmd {
-    struct ccmd *next;                 /* in delayed */
-    struct redis_client *rc;           /* borrowed */
+    struct ccmd *next;       /* in delayed */
+    struct redis_client *rc; /* borrowed */
     redis_reply_cb cb;
     void *arg;
     const struct redis_script *script; /* static; NULL for a plain command */
@@ -73,11 +73,11 @@ struct ccmd {
     bool sent_asking; /* the last send was: a TRYAGAIN retry is too */
     int busy_retries;
     int redirects;
-    uint16_t node;    /* index of the node it is (or is to be) sent to */
+    uint16_t node; /* index of the node it is (or is to be) sent to */
 };
 
 struct redis_client {
-    struct event_base *base; /* borrowed */
+    struct event_base *base;    /* borrowed */
     struct redis_target target; /* redis.url: the first node, and every node's credentials */
     uint32_t timeout_ms;
     redis_observe_cb observe;
@@ -91,6 +91,7 @@ struct redis_client {
     uint16_t slots[REDIS_SLOT_COUNT]; /* node index by slot; REDIS_NO_NODE unknown */
     bool refreshing;                  /* a CLUSTER SLOTS is in flight */
     int64_t refresh_us;               /* when the last one was sent */
+    uint16_t refresh_node;            /* where it was sent */
 
     struct ccmd *delayed_head, *delayed_tail; /* waiting to be resent after -TRYAGAIN */
     struct event *delay_timer;                /* owns */
@@ -190,16 +191,16 @@ slots_load(struct redis_client *rc, const redisReply *r, uint16_t from)
             e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2)
             continue;
         const redisReply *m = e->element[2];
-        if (m->element[0]->type != REDIS_REPLY_STRING ||
-            m->element[1]->type != REDIS_REPLY_INTEGER)
+        if (m->element[0]->type != REDIS_REPLY_STRING || m->element[1]->type != REDIS_REPLY_INTEGER)
             continue;
         long long lo = e->element[0]->integer, hi = e->element[1]->integer;
         if (lo < 0 || hi >= REDIS_SLOT_COUNT || lo > hi)
             continue;
         int port = (int)m->element[1]->integer;
-        uint16_t n = m->element[0]->len == 0 || (m->element[0]->len == 1 && m->element[0]->str[0] == '?')
-                         ? node_add(rc, rc->node_host[from], strlen(rc->node_host[from]), port)
-                         : node_add(rc, m->element[0]->str, m->element[0]->len, port);
+        uint16_t n =
+            m->element[0]->len == 0 || (m->element[0]->len == 1 && m->element[0]->str[0] == '?')
+                ? node_add(rc, rc->node_host[from], strlen(rc->node_host[from]), port)
+                : node_add(rc, m->element[0]->str, m->element[0]->len, port);
         for (long long s = lo; s <= hi; s++)
             rc->slots[s] = n;
     }
@@ -219,8 +220,8 @@ on_probe(void *owner, struct redis_node *n, const redisReply *r)
     } else {
         rc->mode = MODE_CLUSTER;
         slots_load(rc, r, 0);
-        log_info("redis (%s): %s is a cluster node: %zu masters", rc->name,
-                 redis_node_where(n), rc->nnodes);
+        log_info("redis (%s): %s is a cluster node: %zu masters", rc->name, redis_node_where(n),
+                 rc->nnodes);
     }
     redis_node_set_probe(n, false);
 }
@@ -231,7 +232,7 @@ on_refresh(void *arg, const redisReply *r, const char *err)
     struct redis_client *rc = arg;
     rc->refreshing = false;
     if (err == NULL && !rc->closing)
-        slots_load(rc, r, 0);
+        slots_load(rc, r, rc->refresh_node);
 }
 
 /* Reads the slot map again; one CLUSTER SLOTS at a time, at most one per
@@ -250,7 +251,8 @@ slots_refresh(struct redis_client *rc)
     size_t len = resp_encoded_len(2, lens);
     char *cmd = xmalloc(len);
     resp_encode(cmd, 2, argv, lens);
-    redis_node_send(rc->nodes[any_node(rc)], NULL, cmd, len, false, 0, on_refresh, rc);
+    rc->refresh_node = any_node(rc);
+    redis_node_send(rc->nodes[rc->refresh_node], NULL, cmd, len, false, 0, on_refresh, rc);
 }
 
 /* ---- commands --------------------------------------------------------------- */
@@ -388,8 +390,8 @@ route(struct redis_client *rc, const char *key, size_t key_len, unsigned *slot)
 
 /* Takes cmd (owned). */
 static void
-submit(struct redis_client *rc, const char *key, size_t key_len,
-       const struct redis_script *script, char *cmd, size_t cmd_len, redis_reply_cb cb, void *arg)
+submit(struct redis_client *rc, const char *key, size_t key_len, const struct redis_script *script,
+       char *cmd, size_t cmd_len, redis_reply_cb cb, void *arg)
 {
     if (rc->mode == MODE_SINGLE) {
         redis_node_send(rc->nodes[0], script, cmd, cmd_len, false, 0, cb, arg);
@@ -516,9 +518,8 @@ redis_client_ready(const struct redis_client *rc)
 }
 
 void
-redis_client_command(struct redis_client *rc, const char *route_key, size_t route_key_len,
-                     int argc, const char *const *argv, const size_t *argvlen, redis_reply_cb cb,
-                     void *arg)
+redis_client_command(struct redis_client *rc, const char *route_key, size_t route_key_len, int argc,
+                     const char *const *argv, const size_t *argvlen, redis_reply_cb cb, void *arg)
 {
     SL_ASSERT(cb != NULL && argc > 0);
     size_t len = resp_encoded_len(argc, argvlen);
@@ -553,6 +554,5 @@ redis_client_script(struct redis_client *rc, const struct redis_script *script, 
         free(argv);
         free(lens);
     }
-    submit(rc, nkeys > 0 ? keys[0] : NULL, nkeys > 0 ? keylens[0] : 0, script, cmd, len, cb,
-           arg);
+    submit(rc, nkeys > 0 ? keys[0] : NULL, nkeys > 0 ? keylens[0] : 0, script, cmd, len, cb, arg);
 }

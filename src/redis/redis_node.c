@@ -71,7 +71,6 @@
 #define REDIS_STALL_MIN_MS 2000
 #define REDIS_READ_CHUNK 16384
 
-
 enum pending_kind {
     PENDING_USER,   /* redis_node_command */
     PENDING_SCRIPT, /* redis_node_script: keeps cmd for a NOSCRIPT retry */
@@ -125,7 +124,7 @@ struct redis_node {
     struct event *timer;        /* owns; the earliest deadline */
     int64_t timer_at_us;        /* 0 = timer not pending */
     struct event *retry;        /* owns; reconnect after backoff */
-    struct event *defer;        /* owns; delivers `failed`, tells the owner a retired node is idle */
+    struct event *defer;        /* owns; delivers `failed`, reports a retired node idle */
     struct redisReader *reader; /* owns; one per connection */
     struct redis_tls_ctx *tls_ctx; /* owns; rediss:// only, made at the first connect */
     struct redis_tls *tls;         /* owns; the connection's TLS session */
@@ -1010,8 +1009,8 @@ submit(struct redis_node *rc, struct pending *p)
 }
 
 void
-redis_node_send(struct redis_node *rc, const struct redis_script *script, char *cmd,
-                size_t cmd_len, bool asking, int64_t deadline_us, redis_reply_cb cb, void *arg)
+redis_node_send(struct redis_node *rc, const struct redis_script *script, char *cmd, size_t cmd_len,
+                bool asking, int64_t deadline_us, redis_reply_cb cb, void *arg)
 {
     SL_ASSERT(cb != NULL && cmd_len > 0);
     struct pending *p = pending_new(rc, script ? PENDING_SCRIPT : PENDING_USER, cb, arg);

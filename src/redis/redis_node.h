@@ -33,7 +33,7 @@ struct redis_node_options {
     uint32_t timeout_ms;
     redis_observe_cb observe;
     const char *name;
-    bool probe;                 /* send CLUSTER SLOTS at connect (until redis_node_set_probe) */
+    bool probe; /* send CLUSTER SLOTS at connect (until redis_node_set_probe) */
     redis_node_probe_cb on_probe;
     redis_node_idle_cb on_idle;
     void *owner; /* borrowed; passed to the two callbacks */

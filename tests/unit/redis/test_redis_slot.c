@@ -25,10 +25,7 @@ main(void)
         unsigned slot;
     } known[] = {
         {"123456789", 12739}, /* 0x31C3 */
-        {"foo", 12182},
-        {"bar", 5061},
-        {"hello", 866},
-        {"", 0},
+        {"foo", 12182},       {"bar", 5061}, {"hello", 866}, {"", 0},
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         is_int(slot(known[i].key), known[i].slot, "slot(\"%s\")", known[i].key);
@@ -38,7 +35,8 @@ main(void)
     is_int(slot("{user1000}.following"), slot("user1000"), "tag hashes as its content");
     is_int(slot("foo{bar}{zap}"), slot("bar"), "only the first tag counts");
     is_int(slot("foo{{bar}}zap"), slot("{bar"), "tag runs to the first } after the first {");
-    is_int(slot("foo{}{bar}"), redis_slot_crc16("foo{}{bar}", 10) % 16384, "empty tag: whole key CRC");
+    is_int(slot("foo{}{bar}"), redis_slot_crc16("foo{}{bar}", 10) % 16384,
+           "empty tag: whole key CRC");
     is_int(slot("{unclosed"), redis_slot_crc16("{unclosed", 9) % 16384, "no }: whole key");
     is_int(slot("{u:42}:s:abc"), slot("{u:42}:r"), "sluice's user keys share a slot");
     is_int(slot("sluice:{fleet}:x"), slot("fleet"), "a prefix before the tag does not count");
