@@ -393,6 +393,15 @@ static void
 submit(struct redis_client *rc, const char *key, size_t key_len, const struct redis_script *script,
        char *cmd, size_t cmd_len, redis_reply_cb cb, void *arg)
 {
+    if (rc->closing && rc->mode != MODE_SINGLE) {
+        /* a callback of redis_client_free issuing more: the node it would
+         * go to may be freed already; fail it now, as a node does */
+        free(cmd);
+        rc->dispatching++;
+        cb(arg, NULL, redis_error_closed);
+        rc->dispatching--;
+        return;
+    }
     if (rc->mode == MODE_SINGLE) {
         redis_node_send(rc->nodes[0], script, cmd, cmd_len, false, 0, cb, arg);
         return;

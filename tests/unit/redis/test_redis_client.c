@@ -582,6 +582,19 @@ cl_cb(void *arg, const struct redisReply *r, const char *err)
     cl_done++;
 }
 
+/* Fails like cl_cb, then issues one more GET on the client (arg). */
+static int reissued;
+static void
+reissue_cb(void *arg, const struct redisReply *r, const char *err)
+{
+    struct redis_client *rc = arg;
+    const char *argv[] = {"GET", "{k1}"};
+    size_t lens[] = {3, 4};
+    reissued++;
+    cl_cb(NULL, r, err);
+    redis_client_command(rc, argv[1], lens[1], 2, argv, lens, cl_cb, NULL);
+}
+
 /* Issues n commands name {kI} [vI] routed by {kI}, from one loop turn. */
 static void
 cl_issue(struct redis_client *rc, const char *name, int n, char (*keys)[16], char (*vals)[16])
@@ -675,11 +688,15 @@ test_cluster(void)
     cl_done = 0;
     cl_good = true;
     cl_issue(rc, "GET", 100, keys, vals);
+    const char *gargv[] = {"GET", "{k7}"};
+    size_t glens[] = {3, 4};
+    redis_client_command(rc, gargv[1], glens[1], 2, gargv, glens, reissue_cb, rc);
     redis_client_free(rc);
-    ok(cl_done == 100 && cl_err == redis_error_closed,
-       "cluster: free fails each pending command once, with closed");
+    ok(cl_done == 102 && cl_err == redis_error_closed && reissued == 1,
+       "cluster: free fails each pending command once, with closed, and one issued by a "
+       "callback meanwhile too (%d)", cl_done);
     run_ms(50);
-    is_int(cl_done, 100, "cluster: and never answers them again");
+    is_int(cl_done, 102, "cluster: and never answers them again");
 
     /* retire: answers what it holds, then frees itself (ASan: no leak) */
     rc = client(tcp_url(ports[1], NULL, NULL), 1000, NULL);
