@@ -110,7 +110,7 @@ static void on_probe(void *owner, struct redis_node *n, const redisReply *r);
 static void on_idle(void *owner);
 
 static uint16_t
-node_add(struct redis_client *rc, const char *host, size_t host_len, int port)
+node_add_probing(struct redis_client *rc, const char *host, size_t host_len, int port, bool probe)
 {
     for (size_t i = 0; i < rc->nnodes; i++)
         if (rc->node_port[i] == port && strlen(rc->node_host[i]) == host_len &&
@@ -134,7 +134,7 @@ node_add(struct redis_client *rc, const char *host, size_t host_len, int port)
         .timeout_ms = rc->timeout_ms,
         .observe = rc->observe,
         .name = rc->name,
-        .probe = i == 0,
+        .probe = probe,
         .on_probe = on_probe,
         .on_idle = on_idle,
         .owner = rc,
@@ -143,6 +143,12 @@ node_add(struct redis_client *rc, const char *host, size_t host_len, int port)
     if (rc->retired)
         redis_node_retire(rc->nodes[i]); /* a redirect after retire: no reconnects */
     return (uint16_t)i;
+}
+
+static uint16_t
+node_add(struct redis_client *rc, const char *host, size_t host_len, int port)
+{
+    return node_add_probing(rc, host, host_len, port, false);
 }
 
 /* A node for keyless commands and the slot map: a ready one if any. */
@@ -207,23 +213,35 @@ slots_load(struct redis_client *rc, const redisReply *r, uint16_t from)
     return 0;
 }
 
-/* The first node's CLUSTER SLOTS answer, inside its connect sequence: the
- * mode is decided once, before any command leaves. */
+/* A probing node's CLUSTER SLOTS answer (redis.url's or a redis.nodes
+ * seed), inside its connect sequence: the mode is decided once, before any
+ * command leaves. Only redis.url's node makes the client single-Redis;
+ * then the seeds, unused, are closed (other nodes than n: safe here). */
 static void
 on_probe(void *owner, struct redis_node *n, const redisReply *r)
 {
     struct redis_client *rc = owner;
+    redis_node_set_probe(n, false);
     if (rc->mode != MODE_UNKNOWN)
         return;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        rc->mode = MODE_SINGLE;
-    } else {
+    uint16_t from = 0;
+    while (from < rc->nnodes && rc->nodes[from] != n)
+        from++;
+    if (r->type == REDIS_REPLY_ARRAY) {
         rc->mode = MODE_CLUSTER;
-        slots_load(rc, r, 0);
+        slots_load(rc, r, from);
+        for (size_t i = 0; i < rc->nnodes; i++)
+            redis_node_set_probe(rc->nodes[i], false);
         log_info("redis (%s): %s is a cluster node: %zu masters", rc->name, redis_node_where(n),
                  rc->nnodes);
+        return;
     }
-    redis_node_set_probe(n, false);
+    if (from != 0)
+        return; /* a seed that is no cluster node: redis.url's node decides */
+    rc->mode = MODE_SINGLE;
+    for (size_t i = 1; i < rc->nnodes; i++)
+        redis_node_free(rc->nodes[i]);
+    rc->nnodes = 1;
 }
 
 static void
@@ -459,8 +477,12 @@ redis_client_new(struct event_base *base, const struct redis_client_options *opt
     memset(rc->slots, 0xff, sizeof(rc->slots));
     rc->delay_timer = evtimer_new(base, on_delay, rc);
     rc->defer = event_new(base, -1, 0, on_defer, rc);
-    node_add(rc, rc->target.is_unix ? rc->target.path : rc->target.host,
-             strlen(rc->target.is_unix ? rc->target.path : rc->target.host), rc->target.port);
+    node_add_probing(rc, rc->target.is_unix ? rc->target.path : rc->target.host,
+                     strlen(rc->target.is_unix ? rc->target.path : rc->target.host),
+                     rc->target.port, true);
+    for (size_t i = 0; i < opt->nseeds; i++)
+        node_add_probing(rc, opt->seeds[i].host, strlen(opt->seeds[i].host), opt->seeds[i].port,
+                         true);
     return rc;
 }
 

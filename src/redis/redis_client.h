@@ -55,6 +55,10 @@ struct redis_client_options {
     uint32_t timeout_ms;               /* per command, from redis.timeout */
     redis_observe_cb observe;
     const char *name; /* for log lines: "worker 0", "admin" */
+    /* redis.nodes: more nodes of a cluster to probe at the first connect
+     * (copied); none for a single Redis. */
+    const struct redis_seed *seeds;
+    size_t nseeds;
 };
 
 /* Creates the client and starts connecting (no callback runs inside this
