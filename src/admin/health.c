@@ -49,6 +49,8 @@ struct health {
     struct redis_client *redis;  /* owns; the main thread's client (health_redis) */
     struct redis_target target;  /* what redis was made for, to notice a change */
     uint32_t redis_timeout_ms;
+    struct redis_seed *seeds; /* owns; a copy of redis.nodes, as target */
+    size_t nseeds;
     bool ping_pending;
     int64_t ping_sent_us;
     bool redis_up;
@@ -110,11 +112,18 @@ redis_configure(struct health *h)
 {
     memcpy(&h->target, &h->cfg->redis.target, sizeof(h->target));
     h->redis_timeout_ms = h->cfg->redis.timeout_ms;
+    free(h->seeds);
+    h->nseeds = h->cfg->redis.nnodes;
+    h->seeds = xcalloc(h->nseeds + 1, sizeof(*h->seeds));
+    if (h->nseeds > 0)
+        memcpy(h->seeds, h->cfg->redis.nodes, h->nseeds * sizeof(*h->seeds));
     struct redis_client_options opt = {
         .target = &h->target,
         .timeout_ms = h->redis_timeout_ms,
         .observe = metrics_record_redis,
         .name = "admin",
+        .seeds = h->seeds,
+        .nseeds = h->nseeds,
     };
     h->redis = redis_client_new(h->base, &opt);
     h->redis_up = false;
@@ -271,7 +280,8 @@ health_set_config(struct health *h, struct config *cfg)
     probes_build(h);
 
     if (redis_target_equal(&cfg->redis.target, &h->target) &&
-        cfg->redis.timeout_ms == h->redis_timeout_ms)
+        cfg->redis.timeout_ms == h->redis_timeout_ms &&
+        redis_seeds_equal(cfg->redis.nodes, cfg->redis.nnodes, h->seeds, h->nseeds))
         return;
     /* Freed, not retired: its PING (and any admin command) fails with
      * redis_error_closed now, which is simpler than telling a late PING
@@ -289,6 +299,7 @@ health_free(struct health *h)
     probes_clear(h);
     event_free(h->redis_tick);
     redis_client_free(h->redis);
+    free(h->seeds);
     free(h);
 }
 

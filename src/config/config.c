@@ -72,6 +72,7 @@ config_free(struct config *cfg)
     free(cfg->admin_token);
     free(cfg->redis.url);
     free(cfg->redis.prefix);
+    free(cfg->redis.nodes);
     for (size_t i = 0; i < cfg->tokens.nkeys; i++)
         if (cfg->tokens.keys[i].paserk != NULL) {
             /* k4.secret and k4.local strings are the keys themselves. */

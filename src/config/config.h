@@ -148,6 +148,8 @@ struct config {
     struct {
         char *url;                  /* owns; default redis://127.0.0.1:6379/0 */
         struct redis_target target; /* url parsed at load, with redis.tls */
+        struct redis_seed *nodes;   /* owns; redis.nodes: cluster seeds besides url */
+        size_t nnodes;
         char *prefix;        /* owns; default "sluice:" */
         uint32_t timeout_ms; /* default 100ms */
         enum config_on_error on_error;

@@ -599,6 +599,33 @@ set_redis_prefix(struct config_yaml *y, yaml_node_t *val, void *base,
         config_yaml_error(y, val, "%s: at most 256 bytes, without '{' or '}'", where);
 }
 
+/* redis.nodes: host:port items, checked here so `sluice -t` names a bad one. */
+static void
+set_redis_nodes(struct config_yaml *y, yaml_node_t *val, void *base,
+                const struct config_yaml_directive *d, const char *where)
+{
+    struct config *cfg = base;
+    char child[CONFIG_YAML_WHERE_MAX];
+    if (config_yaml_check_list(y, val, where) < 0)
+        return;
+    free(cfg->redis.nodes);
+    cfg->redis.nodes = xcalloc(config_yaml_list_len(val) + 1, sizeof(*cfg->redis.nodes));
+    cfg->redis.nnodes = 0;
+    for (size_t i = 0; i < config_yaml_list_len(val); i++) {
+        yaml_node_t *item = config_yaml_seq_item(y, val, i);
+        config_yaml_where_index(child, where, i);
+        char *s = config_yaml_scalar_nonempty(y, item, child);
+        const char *why;
+        if (s == NULL)
+            continue;
+        if (redis_seed_parse(s, &cfg->redis.nodes[cfg->redis.nnodes], &why) < 0)
+            config_yaml_error(y, item, "%s: bad host:port '%s': %s", child, s, why);
+        else
+            cfg->redis.nnodes++;
+        free(s);
+    }
+}
+
 static const char *const on_error_names[] = {"closed", "open", NULL};
 static const struct config_yaml_directive redis_directives[] = {
     {"url", set_redis_url, offsetof(struct config, redis.url), NULL, false,
@@ -607,6 +634,9 @@ static const struct config_yaml_directive redis_directives[] = {
     {"tls", set_redis_tls, offsetof(struct config, redis.target.tls_opt), NULL, false,
      .doc = "TLS settings of a rediss:// URL", .shape = CONFIG_YAML_MAP,
      .sub = &redis_tls_section},
+    {"nodes", set_redis_nodes, 0, NULL, false,
+     .doc = "Redis Cluster: more nodes to find it from when url's is down (host:port list)",
+     .example = "[10.0.0.2:6379, 10.0.0.3:6379]", .alternative = true},
     {"prefix", set_redis_prefix, offsetof(struct config, redis.prefix), NULL, false,
      .doc = "starts every key", .example = "\"sluice:\""},
     {"timeout", config_yaml_set_dur32_pos, offsetof(struct config, redis.timeout_ms), NULL, false,

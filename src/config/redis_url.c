@@ -197,6 +197,33 @@ same_tls(const struct redis_tls_options *a, const struct redis_tls_options *b)
            strcmp(a->server_name, b->server_name) == 0;
 }
 
+int
+redis_seed_parse(const char *s, struct redis_seed *seed, const char **why)
+{
+    struct redis_target t;
+    memset(&t, 0, sizeof(t));
+    if (s[0] == '\0') {
+        *why = "empty address";
+        return -1;
+    }
+    if (parse_hostport(s, strlen(s), &t, why) < 0)
+        return -1;
+    memcpy(seed->host, t.host, sizeof(seed->host));
+    seed->port = t.port;
+    return 0;
+}
+
+bool
+redis_seeds_equal(const struct redis_seed *a, size_t na, const struct redis_seed *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (a[i].port != b[i].port || strcmp(a[i].host, b[i].host) != 0)
+            return false;
+    return true;
+}
+
 bool
 redis_target_equal(const struct redis_target *a, const struct redis_target *b)
 {

@@ -48,6 +48,20 @@ struct redis_target {
  */
 int redis_url_parse(const char *url, struct redis_target *t, const char **why);
 
+/* A seed of redis.nodes: another node of the same Redis Cluster, reached
+ * with redis.url's credentials and TLS settings. */
+struct redis_seed {
+    char host[256];
+    int port;
+};
+
+/* "host:port", "host" (6379) or "[v6]:port" into *seed; 0, or -1 with *why. */
+int redis_seed_parse(const char *s, struct redis_seed *seed, const char **why);
+
+/* True when the two lists hold the same seeds in the same order. */
+bool redis_seeds_equal(const struct redis_seed *a, size_t na, const struct redis_seed *b,
+                       size_t nb);
+
 /* True when a and b name the same server, credentials, db and TLS settings. */
 bool redis_target_equal(const struct redis_target *a, const struct redis_target *b);
 

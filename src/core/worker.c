@@ -147,6 +147,8 @@ open_redis(struct worker *w)
         .timeout_ms = w->cfg->redis.timeout_ms,
         .observe = metrics_record_redis,
         .name = name,
+        .seeds = w->cfg->redis.nodes,
+        .nseeds = w->cfg->redis.nnodes,
     };
     w->redis = redis_client_new(w->base, &opt);
 }
@@ -155,7 +157,8 @@ static bool
 redis_changed(const struct config *a, const struct config *b)
 {
     return !redis_target_equal(&a->redis.target, &b->redis.target) ||
-           a->redis.timeout_ms != b->redis.timeout_ms;
+           a->redis.timeout_ms != b->redis.timeout_ms ||
+           !redis_seeds_equal(a->redis.nodes, a->redis.nnodes, b->redis.nodes, b->redis.nnodes);
 }
 
 static bool

@@ -1,889 +1,469 @@
 /*
- * redis_client.c - the pipelined Redis client of redis_client.h: a socket
- * this module drives with one persistent libevent event, hiredis's reply
- * reader and command formatter, and TLS (redis_tls.c) underneath when the
- * URL is rediss://.
+ * redis_client.c - the client of redis_client.h over one Redis or a Redis
+ * Cluster. The connections are redis_node.c's; this file decides which
+ * node a command goes to and follows the cluster's redirects.
  *
- * Connection states:
+ *   command --route key--> slot (redis_slot.c) --slots[]--> node --> Redis
+ *                                 ^                           |
+ *                                 +--- -MOVED: slot is node's, resend
+ *                                      -ASK: ASKING + resend, map kept
+ *                                      -TRYAGAIN/-CLUSTERDOWN: resend
+ *                                       after REDIS_BUSY_DELAY_MS, while
+ *                                       the command's timeout allows
  *
- *   DOWN --retry timer (backoff 50 ms doubling to 2 s)--> CONNECTING
- *    ^                                                      | connect(2) done
- *    |                                             (rediss) v
- *    +---- break: EOF, error, protocol error, ------- TLS handshake
- *    |     connect or setup timed out, stall              |
- *    |                                                    v
- *    +------------------------------------------- SETUP: AUTH, SELECT,
- *    |                                              SCRIPT LOAD each (SHA checked)
- *    |                                                    | last setup reply
- *    +------------------------------------------------ READY
+ * Mode, decided by the first node (redis.url) at its first successful
+ * connect, which sends CLUSTER SLOTS with its AUTH/SELECT/SCRIPT LOAD:
  *
- * Queues of struct pending, each FIFO:
+ *   UNKNOWN --error reply--> SINGLE   every command goes to that node with
+ *      |                              the caller's callback: as before
+ *      +----slot array-----> CLUSTER  one node per master (all opened at
+ *                                     once, on the same loop), each loading
+ *                                     the scripts at its own connect
  *
- *   waiting   issued before READY; formatted, not yet written. Moved to
- *             out + inflight on READY, failed with unavailable on a break.
- *   inflight  in out or written, one per reply to come, in order. A
- *             timed-out entry stays (its callback has fired) so that its
- *             late reply is read and dropped.
- *   failed    issued while DOWN; failed with unavailable from the defer
- *             event on the next loop turn, never inside the call.
- *
- * Writes: commands are appended to out and one flush event writes all of a
- * loop turn's commands with one write(2) (EV_WRITE only after EAGAIN).
- * Timeouts: one timer, armed for the earliest deadline; when it fires it
- * expires what is due and re-arms for the next (lazily: a reply never
- * touches the timer).
- *
- * Callbacks never run inside redis_client_command/_script (except from
- * redis_client_free). They may issue commands; they must not free the
- * client: rc->dispatching counts the callbacks running, and _free asserts
- * it is zero.
+ * While UNKNOWN (and in CLUSTER) a command travels as a struct ccmd that
+ * keeps its bytes for a resend; its callback fires once, from the node
+ * that gave the last answer, or with that node's err. A node that goes
+ * away fails its own commands (redis_node.c) and reconnects by itself;
+ * the slot map is read again after a MOVED, one CLUSTER SLOTS at a time
+ * (a MOVED while one is in flight patches its slot only).
  */
 #include "redis/redis_client.h"
 
-#include <errno.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "config/redis_url.h"
+#include "redis/redis_node.h"
 #include "redis/redis_script.h"
+#include "redis/redis_slot.h"
 #include "redis/resp.h"
-#include "redis/redis_tls.h"
 #include "sluice.h"
 #include "util/clock.h"
 #include "util/log.h"
 
-#define REDIS_BACKOFF_MIN_MS 50
-#define REDIS_BACKOFF_MAX_MS 2000
-/* connect + TLS + setup must be done within max(this, redis.timeout) */
-#define REDIS_CONNECT_MIN_MS 1000
-/* A connection whose oldest command has had no reply this long (already
- * timed out for its caller) is wedged (half-open TCP, a stopped server):
- * start afresh. max(this, 10 x redis.timeout). */
-#define REDIS_STALL_MIN_MS 2000
-#define REDIS_READ_CHUNK 16384
 #define REDIS_SCRIPT_ARGV_STACK 32
+#define REDIS_MAX_NODES 128      /* masters of a cluster we keep connections to */
+#define REDIS_MAX_REDIRECTS 5    /* MOVED/ASK hops of one command before its reply is the error */
+#define REDIS_BUSY_DELAY_MS 25   /* before resending after -TRYAGAIN / -CLUSTERDOWN */
+#define REDIS_BUSY_RETRIES 8     /* resends after those, all within the command's timeout */
+#define REDIS_REFRESH_MIN_MS 100 /* between two reads of the slot map */
+#define REDIS_NO_NODE 0xffff
 
 const char redis_error_timeout[] = "redis: timed out";
 const char redis_error_unavailable[] = "redis: unavailable";
 const char redis_error_closed[] = "redis: client closed";
 
-enum pending_kind {
-    PENDING_USER,   /* redis_client_command */
-    PENDING_SCRIPT, /* redis_client_script: keeps cmd for a NOSCRIPT retry */
-    PENDING_SETUP,  /* AUTH, SELECT, SCRIPT LOAD of the connect sequence */
-    PENDING_RELOAD, /* SCRIPT LOAD before a NOSCRIPT retry */
-};
+enum redis_mode { MODE_UNKNOWN, MODE_SINGLE, MODE_CLUSTER };
 
-struct pending {
-    struct pending *next;
-    enum pending_kind kind;
-    redis_reply_cb cb; /* NULL for SETUP and RELOAD */
+/* A caller's command while it may still be redirected. */
+struct ccmd {
+    struct ccmd *next;       /* in delayed */
+    struct redis_client *rc; /* borrowed */
+    redis_reply_cb cb;
     void *arg;
-    int64_t start_us;
-    int64_t deadline_us;
-    bool timed_out; /* its callback has fired; the reply is dropped */
-    bool retried;   /* SCRIPT: already reloaded once */
-    const char *what;                  /* SETUP: the command, for log lines */
-    const struct redis_script *script; /* SCRIPT, SETUP/RELOAD of a script; static */
-    char *cmd;                         /* owns; formatted; NULL once in out (but SCRIPT) */
+    const struct redis_script *script; /* static; NULL for a plain command */
+    char *cmd;                         /* owns; the formatted command */
     size_t cmd_len;
+    int64_t deadline_us; /* fixed at the first send: redirects do not extend it */
+    unsigned slot;
+    bool asking;      /* the next send is after an -ASK */
+    bool sent_asking; /* the last send was: a TRYAGAIN retry is too */
+    int busy_retries;
+    int redirects;
+    uint16_t node; /* index of the node it is (or is to be) sent to */
 };
-
-struct pending_list {
-    struct pending *head, *tail;
-};
-
-enum redis_state { RS_DOWN, RS_CONNECTING, RS_TLS, RS_SETUP, RS_READY };
-enum redis_logged { LOGGED_NONE, LOGGED_UP, LOGGED_DOWN };
 
 struct redis_client {
-    struct event_base *base; /* borrowed */
-    struct redis_target target;
+    struct event_base *base;    /* borrowed */
+    struct redis_target target; /* redis.url: the first node, and every node's credentials */
     uint32_t timeout_ms;
     redis_observe_cb observe;
     char name[64];
-    char where[300]; /* the server, for log lines */
+    enum redis_mode mode;
 
-    enum redis_state state;
-    int fd;                     /* owns; -1 when DOWN */
-    struct event *io;           /* owns; persistent, re-assigned when io_what changes */
-    short io_what;              /* what io waits for; 0 = not added */
-    struct event *flush_ev;     /* owns; activated when out gains bytes */
-    bool flush_scheduled;       /* flush_ev is active */
-    struct event *timer;        /* owns; the earliest deadline */
-    int64_t timer_at_us;        /* 0 = timer not pending */
-    struct event *retry;        /* owns; reconnect after backoff */
-    struct event *defer;        /* owns; delivers `failed`, frees a retired client */
-    struct redisReader *reader; /* owns; one per connection */
-    struct redis_tls_ctx *tls_ctx; /* owns; rediss:// only, made at the first connect */
-    struct redis_tls *tls;         /* owns; the connection's TLS session */
-    enum redis_io_want tls_want;   /* what the handshake waits for */
-    enum redis_io_want read_want;  /* READ normally; WRITE when TLS must write to read */
-    enum redis_io_want write_want; /* while write_blocked */
-    bool write_blocked;
+    struct redis_node *nodes[REDIS_MAX_NODES]; /* owns; [0] is redis.url's */
+    char node_host[REDIS_MAX_NODES][256];
+    int node_port[REDIS_MAX_NODES];
+    size_t nnodes;
+    uint16_t slots[REDIS_SLOT_COUNT]; /* node index by slot; REDIS_NO_NODE unknown */
+    bool refreshing;                  /* a CLUSTER SLOTS is in flight */
+    int64_t refresh_us;               /* when the last one was sent */
+    uint16_t refresh_node;            /* where it was sent */
 
-    char *out; /* owns; formatted commands not yet written, from out_off */
-    size_t out_len, out_off, out_cap;
-
-    struct pending_list waiting, inflight, failed;
-    unsigned nlive;        /* callers' commands whose callback has not fired */
-    unsigned setup_left;   /* SETUP replies still to come */
-    int64_t connect_deadline_us;
-    uint32_t backoff_ms;
-    enum redis_logged logged;
+    struct ccmd *delayed_head, *delayed_tail; /* waiting to be resent after -TRYAGAIN */
+    struct event *delay_timer;                /* owns */
+    struct event *defer;                      /* owns; frees a retired client */
+    unsigned ndelayed;
     int dispatching; /* callbacks running now */
     bool retired;
-    bool closing; /* inside redis_client_free */
-    struct redis_client_stats stats;
+    bool closing;
 };
 
-static void conn_start(struct redis_client *rc);
-static void conn_break(struct redis_client *rc, const char *why);
-static void timer_arm(struct redis_client *rc, int64_t at_us);
+static void node_send(struct redis_client *rc, struct ccmd *c);
 
-/* ---- queues ---------------------------------------------------------------- */
+/* ---- nodes ----------------------------------------------------------------- */
 
-static void
-list_push(struct pending_list *l, struct pending *p)
+static void on_probe(void *owner, struct redis_node *n, const redisReply *r);
+static void on_idle(void *owner);
+
+static uint16_t
+node_add_probing(struct redis_client *rc, const char *host, size_t host_len, int port, bool probe)
 {
-    p->next = NULL;
-    if (l->tail != NULL)
-        l->tail->next = p;
-    else
-        l->head = p;
-    l->tail = p;
-}
-
-static struct pending *
-list_pop(struct pending_list *l)
-{
-    struct pending *p = l->head;
-    if (p != NULL) {
-        l->head = p->next;
-        if (l->head == NULL)
-            l->tail = NULL;
-        p->next = NULL;
+    for (size_t i = 0; i < rc->nnodes; i++)
+        if (rc->node_port[i] == port && strlen(rc->node_host[i]) == host_len &&
+            memcmp(rc->node_host[i], host, host_len) == 0)
+            return (uint16_t)i;
+    if (rc->nnodes == REDIS_MAX_NODES || host_len >= sizeof(rc->node_host[0]))
+        return REDIS_NO_NODE;
+    size_t i = rc->nnodes++;
+    memcpy(rc->node_host[i], host, host_len);
+    rc->node_host[i][host_len] = '\0';
+    rc->node_port[i] = port;
+    struct redis_target t = rc->target;
+    if (i > 0) {
+        /* the same credentials, TLS settings (and server name) as redis.url */
+        t.is_unix = false;
+        memcpy(t.host, rc->node_host[i], host_len + 1);
+        t.port = port;
     }
-    return p;
+    struct redis_node_options opt = {
+        .target = &t,
+        .timeout_ms = rc->timeout_ms,
+        .observe = rc->observe,
+        .name = rc->name,
+        .probe = probe,
+        .on_probe = on_probe,
+        .on_idle = on_idle,
+        .owner = rc,
+    };
+    rc->nodes[i] = redis_node_new(rc->base, &opt);
+    if (rc->retired)
+        redis_node_retire(rc->nodes[i]); /* a redirect after retire: no reconnects */
+    return (uint16_t)i;
 }
 
-/* Moves every entry of from to the end of to. */
-static void
-list_take(struct pending_list *to, struct pending_list *from)
+static uint16_t
+node_add(struct redis_client *rc, const char *host, size_t host_len, int port)
 {
-    if (from->head == NULL)
-        return;
-    if (to->tail != NULL)
-        to->tail->next = from->head;
-    else
-        to->head = from->head;
-    to->tail = from->tail;
-    from->head = from->tail = NULL;
+    return node_add_probing(rc, host, host_len, port, false);
 }
 
-static struct pending *
-pending_new(struct redis_client *rc, enum pending_kind kind, redis_reply_cb cb, void *arg)
+/* A node for keyless commands and the slot map: a ready one if any. */
+static uint16_t
+any_node(const struct redis_client *rc)
 {
-    struct pending *p = xcalloc(1, sizeof(*p));
-    p->kind = kind;
-    p->cb = cb;
-    p->arg = arg;
-    p->start_us = clock_now_us();
-    p->deadline_us = p->start_us + (int64_t)rc->timeout_ms * 1000;
-    return p;
+    for (size_t i = 0; i < rc->nnodes; i++)
+        if (redis_node_ready(rc->nodes[i]))
+            return (uint16_t)i;
+    return 0;
 }
 
-/* The command's bytes, owned by p (kept for a NOSCRIPT retry). */
-static void
-encode(struct pending *p, int argc, const char *const *argv, const size_t *lens)
+/* "host:port" of a redirect (Redis writes the host as an IP, or "" for
+ * "the address you reached me at", and an IPv6 address without []); the
+ * port follows the last ':'. */
+static uint16_t
+node_of_addr(struct redis_client *rc, const char *s, size_t len, uint16_t from)
 {
-    p->cmd_len = resp_encoded_len(argc, lens);
-    p->cmd = xmalloc(p->cmd_len);
-    resp_encode(p->cmd, argc, argv, lens);
+    const char *colon = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == ':')
+            colon = s + i;
+    if (colon == NULL)
+        return REDIS_NO_NODE;
+    int port = atoi(colon + 1);
+    if (port <= 0 || port > 65535)
+        return REDIS_NO_NODE;
+    size_t hlen = (size_t)(colon - s);
+    if (hlen == 0)
+        return node_add(rc, rc->node_host[from], strlen(rc->node_host[from]), port);
+    return node_add(rc, s, hlen, port);
 }
 
-static void
-pending_free(struct pending *p)
-{
-    free(p->cmd);
-    free(p);
-}
-
-static bool
-has_callback(const struct pending *p)
-{
-    return p->cb != NULL && !p->timed_out;
-}
-
-/* Runs p's callback (once: p is marked, or freed by the caller). */
-static void
-deliver(struct redis_client *rc, struct pending *p, const struct redisReply *reply,
-        const char *err)
-{
-    SL_ASSERT(has_callback(p));
-    p->timed_out = true; /* from now on "its callback has fired" */
-    rc->nlive--;
-    if (rc->observe != NULL)
-        rc->observe(err ? 0 : (uint64_t)(clock_now_us() - p->start_us), err != NULL);
-    rc->dispatching++;
-    p->cb(p->arg, reply, err);
-    rc->dispatching--;
-}
-
-/* Fails and frees every entry of l, in order. */
-static void
-fail_all(struct redis_client *rc, struct pending_list *l, const char *err)
-{
-    struct pending *p;
-    while ((p = list_pop(l)) != NULL) {
-        if (has_callback(p))
-            deliver(rc, p, NULL, err);
-        pending_free(p);
-    }
-}
-
-static void
-maybe_retire(struct redis_client *rc)
-{
-    if (rc->retired && rc->nlive == 0)
-        event_active(rc->defer, EV_TIMEOUT, 0);
-}
-
-/* ---- logging --------------------------------------------------------------- */
-
-/* Logs transitions only, naming the server by address: the URL may hold
- * a password. */
-static void
-log_state(struct redis_client *rc, bool up, const char *why)
-{
-    enum redis_logged now = up ? LOGGED_UP : LOGGED_DOWN;
-    if (rc->logged == now)
-        return;
-    rc->logged = now;
-    if (up)
-        log_info("redis (%s): %s is up", rc->name, rc->where);
-    else
-        log_warn("redis (%s): %s is down: %s", rc->name, rc->where, why);
-}
-
-/* ---- socket I/O: the transport interface of redis_tls.h ------------------ */
-
-static ssize_t
-io_read(struct redis_client *rc, void *buf, size_t len, enum redis_io_want *want)
-{
-    if (rc->tls != NULL)
-        return redis_tls_read(rc->tls, buf, len, want);
-    ssize_t n;
-    do
-        n = read(rc->fd, buf, len);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        *want = errno == EAGAIN || errno == EWOULDBLOCK ? REDIS_IO_WANT_READ : REDIS_IO_ERROR;
-    return n;
-}
-
-static ssize_t
-io_write(struct redis_client *rc, const void *buf, size_t len, enum redis_io_want *want)
-{
-    if (rc->tls != NULL)
-        return redis_tls_write(rc->tls, buf, len, want);
-    ssize_t n;
-    do
-        n = send(rc->fd, buf, len, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        *want = errno == EAGAIN || errno == EWOULDBLOCK ? REDIS_IO_WANT_WRITE : REDIS_IO_ERROR;
-    return n;
-}
-
-static short
-ev_of(enum redis_io_want w)
-{
-    return w == REDIS_IO_WANT_WRITE ? EV_WRITE : EV_READ;
-}
-
-static void on_io(evutil_socket_t fd, short what, void *arg);
-
-/* Re-assigns the one io event when the wanted set changes (conn.c does the
- * same): on the hot path it does not, EV_WRITE is wanted only after EAGAIN. */
-static void
-io_update(struct redis_client *rc)
-{
-    short what = 0;
-    if (rc->state == RS_CONNECTING)
-        what = EV_WRITE;
-    else if (rc->state == RS_TLS)
-        what = ev_of(rc->tls_want);
-    else if (rc->state >= RS_SETUP)
-        what = (short)(ev_of(rc->read_want) | (rc->write_blocked ? ev_of(rc->write_want) : 0));
-    if (what == rc->io_what)
-        return;
-    if (rc->io_what != 0)
-        event_del(rc->io);
-    rc->io_what = what;
-    if (what == 0)
-        return;
-    event_assign(rc->io, rc->base, rc->fd, (short)(what | EV_PERSIST), on_io, rc);
-    event_add(rc->io, NULL);
-}
-
-static void
-out_append(struct redis_client *rc, const char *s, size_t len)
-{
-    if (rc->out_off == rc->out_len)
-        rc->out_off = rc->out_len = 0;
-    if (rc->out_len + len > rc->out_cap) {
-        rc->out_cap = rc->out_cap * 2 > rc->out_len + len ? rc->out_cap * 2 : rc->out_len + len;
-        rc->out = xrealloc(rc->out, rc->out_cap);
-    }
-    memcpy(rc->out + rc->out_len, s, len);
-    rc->out_len += len;
-}
-
-static void
-flush_schedule(struct redis_client *rc)
-{
-    if (rc->flush_scheduled || rc->write_blocked)
-        return;
-    rc->flush_scheduled = true;
-    event_active(rc->flush_ev, EV_WRITE, 0);
-}
-
-/* Writes out until it is empty or the socket is full; -1 after a break. */
+/* Reads a CLUSTER SLOTS reply into the slot map; -1 if it is not one.
+ * Each entry: start, end, [ip, port, id...] of the master, replicas. */
 static int
-flush_out(struct redis_client *rc)
+slots_load(struct redis_client *rc, const redisReply *r, uint16_t from)
 {
-    while (rc->out_off < rc->out_len) {
-        enum redis_io_want want;
-        ssize_t n = io_write(rc, rc->out + rc->out_off, rc->out_len - rc->out_off, &want);
-        if (n > 0) {
-            rc->stats.writes++;
-            rc->out_off += (size_t)n;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return -1;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+            e->element[0]->type != REDIS_REPLY_INTEGER ||
+            e->element[1]->type != REDIS_REPLY_INTEGER ||
+            e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2)
             continue;
-        }
-        if (want == REDIS_IO_ERROR) {
-            conn_break(rc, rc->tls ? redis_tls_error(rc->tls) : strerror(errno));
-            return -1;
-        }
-        rc->write_blocked = true;
-        rc->write_want = want;
-        io_update(rc);
-        return 0;
-    }
-    rc->out_off = rc->out_len = 0;
-    if (rc->write_blocked) {
-        rc->write_blocked = false;
-        io_update(rc);
+        const redisReply *m = e->element[2];
+        if (m->element[0]->type != REDIS_REPLY_STRING || m->element[1]->type != REDIS_REPLY_INTEGER)
+            continue;
+        long long lo = e->element[0]->integer, hi = e->element[1]->integer;
+        if (lo < 0 || hi >= REDIS_SLOT_COUNT || lo > hi)
+            continue;
+        int port = (int)m->element[1]->integer;
+        uint16_t n =
+            m->element[0]->len == 0 || (m->element[0]->len == 1 && m->element[0]->str[0] == '?')
+                ? node_add(rc, rc->node_host[from], strlen(rc->node_host[from]), port)
+                : node_add(rc, m->element[0]->str, m->element[0]->len, port);
+        for (long long s = lo; s <= hi; s++)
+            rc->slots[s] = n;
     }
     return 0;
 }
 
+/* A probing node's CLUSTER SLOTS answer (redis.url's or a redis.nodes
+ * seed), inside its connect sequence: the mode is decided once, before any
+ * command leaves. Only redis.url's node makes the client single-Redis;
+ * then the seeds, unused, are closed (other nodes than n: safe here). */
 static void
-on_flush(evutil_socket_t fd, short what, void *arg)
+on_probe(void *owner, struct redis_node *n, const redisReply *r)
+{
+    struct redis_client *rc = owner;
+    redis_node_set_probe(n, false);
+    if (rc->mode != MODE_UNKNOWN)
+        return;
+    uint16_t from = 0;
+    while (from < rc->nnodes && rc->nodes[from] != n)
+        from++;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        rc->mode = MODE_CLUSTER;
+        slots_load(rc, r, from);
+        for (size_t i = 0; i < rc->nnodes; i++)
+            redis_node_set_probe(rc->nodes[i], false);
+        log_info("redis (%s): %s is a cluster node: %zu masters", rc->name, redis_node_where(n),
+                 rc->nnodes);
+        return;
+    }
+    if (from != 0)
+        return; /* a seed that is no cluster node: redis.url's node decides */
+    rc->mode = MODE_SINGLE;
+    for (size_t i = 1; i < rc->nnodes; i++)
+        redis_node_free(rc->nodes[i]);
+    rc->nnodes = 1;
+}
+
+static void
+on_refresh(void *arg, const redisReply *r, const char *err)
 {
     struct redis_client *rc = arg;
-    rc->flush_scheduled = false;
-    if (rc->state >= RS_SETUP && !rc->write_blocked)
-        flush_out(rc);
+    rc->refreshing = false;
+    if (err == NULL && !rc->closing)
+        slots_load(rc, r, rc->refresh_node);
 }
 
-/* Puts p's command in out and p in inflight: its reply is the next after
- * those already there. */
+/* Reads the slot map again; one CLUSTER SLOTS at a time, at most one per
+ * REDIS_REFRESH_MIN_MS (a MOVED patches its own slot meanwhile). */
 static void
-send_pending(struct redis_client *rc, struct pending *p)
+slots_refresh(struct redis_client *rc)
 {
-    out_append(rc, p->cmd, p->cmd_len);
-    if (p->kind != PENDING_SCRIPT) {
-        free(p->cmd);
-        p->cmd = NULL;
-    }
-    list_push(&rc->inflight, p);
-    flush_schedule(rc);
-}
-
-/* A command the client itself sends (argv of NUL-terminated strings). */
-static void
-send_internal(struct redis_client *rc, enum pending_kind kind, const char *what,
-              const struct redis_script *script, int argc, const char **argv,
-              const size_t *argvlen)
-{
-    struct pending *p = pending_new(rc, kind, NULL, NULL);
-    p->what = what;
-    p->script = script;
-    encode(p, argc, argv, argvlen);
-    send_pending(rc, p);
-}
-
-static void
-send_script_load(struct redis_client *rc, enum pending_kind kind, const struct redis_script *s)
-{
-    const char *argv[] = {"SCRIPT", "LOAD", s->body};
-    size_t lens[] = {6, 4, s->body_len};
-    send_internal(rc, kind, "SCRIPT LOAD", s, 3, argv, lens);
-}
-
-/* ---- connecting ------------------------------------------------------------ */
-
-static void
-become_ready(struct redis_client *rc)
-{
-    rc->state = RS_READY;
-    rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
-    log_state(rc, true, NULL);
-    struct pending *p;
-    while ((p = list_pop(&rc->waiting)) != NULL)
-        send_pending(rc, p);
-}
-
-/* AUTH, SELECT and SCRIPT LOAD go out as one pipeline; callers' commands
- * wait until all have answered, so none runs unauthenticated. */
-static void
-setup_start(struct redis_client *rc)
-{
-    const struct redis_target *t = &rc->target;
-    rc->state = RS_SETUP;
-    rc->reader = redisReaderCreate();
-    rc->read_want = REDIS_IO_WANT_READ;
-    io_update(rc);
-    rc->setup_left = 0;
-    if (t->pass[0] != '\0') {
-        /* AUTH user pass (Redis 6 ACL) or AUTH pass */
-        const char *argv[3] = {"AUTH", t->user, t->pass};
-        size_t lens[3] = {4, strlen(t->user), strlen(t->pass)};
-        if (t->user[0] == '\0') {
-            argv[1] = t->pass;
-            lens[1] = lens[2];
-        }
-        send_internal(rc, PENDING_SETUP, "AUTH", NULL, t->user[0] ? 3 : 2, argv, lens);
-        rc->setup_left++;
-    }
-    if (t->db != 0) {
-        char db[16];
-        snprintf(db, sizeof(db), "%u", t->db);
-        const char *argv[] = {"SELECT", db};
-        size_t lens[] = {6, strlen(db)};
-        send_internal(rc, PENDING_SETUP, "SELECT", NULL, 2, argv, lens);
-        rc->setup_left++;
-    }
-    for (size_t i = 0; i < redis_script_count; i++) {
-        send_script_load(rc, PENDING_SETUP, &redis_script_table[i]);
-        rc->setup_left++;
-    }
-    if (rc->setup_left == 0)
-        become_ready(rc);
-}
-
-static void
-tls_step(struct redis_client *rc)
-{
-    char err[256];
-    if (redis_tls_handshake(rc->tls, &rc->tls_want, err, sizeof(err)) == 0) {
-        setup_start(rc);
+    int64_t now = clock_now_us();
+    if (rc->refreshing || rc->closing || rc->retired ||
+        now - rc->refresh_us < REDIS_REFRESH_MIN_MS * 1000)
         return;
-    }
-    if (rc->tls_want == REDIS_IO_ERROR) {
-        conn_break(rc, err);
-        return;
-    }
-    io_update(rc);
+    rc->refreshing = true;
+    rc->refresh_us = now;
+    const char *argv[] = {"CLUSTER", "SLOTS"};
+    size_t lens[] = {7, 5};
+    size_t len = resp_encoded_len(2, lens);
+    char *cmd = xmalloc(len);
+    resp_encode(cmd, 2, argv, lens);
+    rc->refresh_node = any_node(rc);
+    redis_node_send(rc->nodes[rc->refresh_node], NULL, cmd, len, false, 0, on_refresh, rc);
 }
+
+/* ---- commands --------------------------------------------------------------- */
 
 static void
-on_connected(struct redis_client *rc)
+ccmd_finish(struct redis_client *rc, struct ccmd *c, const redisReply *r, const char *err)
 {
-    if (!rc->target.tls) {
-        setup_start(rc);
-        return;
-    }
-    rc->tls = redis_tls_new(rc->tls_ctx, rc->fd);
-    rc->state = RS_TLS;
-    tls_step(rc);
-}
-
-/* A socket connecting to the target; -1 with why set. The name is
- * resolved with getaddrinfo, which blocks: it runs only on (re)connects,
- * and redis.url names an address or a name in /etc/hosts in practice. */
-static int
-socket_connect(struct redis_client *rc, bool *done, const char **why)
-{
-    const struct redis_target *t = &rc->target;
-    struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof(ss));
-    if (t->is_unix) {
-        struct sockaddr_un *su = (struct sockaddr_un *)&ss;
-        su->sun_family = AF_UNIX;
-        snprintf(su->sun_path, sizeof(su->sun_path), "%s", t->path);
-        len = sizeof(*su);
-    } else {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-        char port[8];
-        snprintf(port, sizeof(port), "%d", t->port);
-        int gai = getaddrinfo(t->host, port, &hints, &res);
-        if (gai != 0) {
-            *why = gai_strerror(gai);
-            return -1;
-        }
-        memcpy(&ss, res->ai_addr, res->ai_addrlen);
-        len = res->ai_addrlen;
-        freeaddrinfo(res);
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        *why = strerror(errno);
-        return -1;
-    }
-    if (!t->is_unix) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    *done = connect(fd, (struct sockaddr *)&ss, len) == 0;
-    if (!*done && errno != EINPROGRESS) {
-        *why = strerror(errno);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static uint32_t
-connect_limit_ms(const struct redis_client *rc)
-{
-    return rc->timeout_ms > REDIS_CONNECT_MIN_MS ? rc->timeout_ms : REDIS_CONNECT_MIN_MS;
-}
-
-static void
-retry_schedule(struct redis_client *rc)
-{
-    if (rc->retired)
-        return;
-    struct timeval tv = {rc->backoff_ms / 1000, (rc->backoff_ms % 1000) * 1000};
-    evtimer_add(rc->retry, &tv);
-    rc->backoff_ms =
-        rc->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS : rc->backoff_ms * 2;
-}
-
-/* Starts a connect; never runs a callback (commands wait in `waiting`). */
-static void
-conn_start(struct redis_client *rc)
-{
-    char err[256];
-    const char *why = err;
-    SL_ASSERT(rc->state == RS_DOWN);
-    if (rc->target.tls && rc->tls_ctx == NULL) {
-        rc->tls_ctx = redis_tls_ctx_new(&rc->target.tls_opt, rc->target.host, err, sizeof(err));
-        if (rc->tls_ctx == NULL)
-            goto fail;
-    }
-    bool done;
-    int fd = socket_connect(rc, &done, &why);
-    if (fd < 0)
-        goto fail;
-    rc->fd = fd;
-    rc->state = RS_CONNECTING;
-    rc->connect_deadline_us = clock_now_us() + (int64_t)connect_limit_ms(rc) * 1000;
-    timer_arm(rc, rc->connect_deadline_us);
-    if (done)
-        on_connected(rc);
-    else
-        io_update(rc);
-    return;
-
-fail:
-    log_state(rc, false, why);
-    retry_schedule(rc);
-}
-
-/*
- * Closes the connection and fails every command it held (and every one
- * waiting for it) with redis_error_unavailable, each exactly once, after
- * the client is already DOWN: a callback that issues a command gets it
- * failed on the next turn, and never sees a half-closed client.
- */
-static void
-conn_break(struct redis_client *rc, const char *why_in)
-{
-    struct pending_list dead = {NULL, NULL};
-    char why[320];
-    snprintf(why, sizeof(why), "%s", why_in); /* why_in may live in rc->tls, freed below */
-    if (rc->io_what != 0)
-        event_del(rc->io);
-    rc->io_what = 0;
-    redis_tls_free(rc->tls);
-    rc->tls = NULL;
-    if (rc->fd >= 0)
-        close(rc->fd);
-    rc->fd = -1;
-    if (rc->reader != NULL)
-        redisReaderFree(rc->reader);
-    rc->reader = NULL;
-    rc->out_off = rc->out_len = 0;
-    rc->write_blocked = false;
-    rc->state = RS_DOWN;
-    log_state(rc, false, why);
-    list_take(&dead, &rc->inflight);
-    list_take(&dead, &rc->waiting);
-    retry_schedule(rc);
-    fail_all(rc, &dead, redis_error_unavailable);
-    maybe_retire(rc);
-}
-
-static void
-on_retry(evutil_socket_t fd, short what, void *arg)
-{
-    struct redis_client *rc = arg;
-    if (rc->state == RS_DOWN && !rc->retired)
-        conn_start(rc);
-}
-
-/* ---- replies --------------------------------------------------------------- */
-
-/* A reply to our own connect sequence; breaks the connection when Redis
- * refuses it (the down line says why: wrong password, unknown db...). */
-static void
-setup_reply(struct redis_client *rc, struct pending *p, const redisReply *r)
-{
-    char why[300];
-    if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(why, sizeof(why), "%s refused: %.*s", p->what, (int)r->len, r->str);
-        conn_break(rc, why);
-        return;
-    }
-    if (p->script != NULL && (r->type != REDIS_REPLY_STRING || r->len != 40 ||
-                              memcmp(r->str, p->script->sha1, 40) != 0)) {
-        snprintf(why, sizeof(why), "SCRIPT LOAD %s: Redis names it by another SHA1",
-                 p->script->name);
-        conn_break(rc, why);
-        return;
-    }
-    if (--rc->setup_left == 0)
-        become_ready(rc);
+    rc->dispatching++;
+    c->cb(c->arg, r, err);
+    rc->dispatching--;
+    free(c->cmd);
+    free(c);
 }
 
 static bool
-is_noscript(const redisReply *r)
+error_is(const redisReply *r, const char *word)
 {
-    return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
+    size_t n = strlen(word);
+    return r->type == REDIS_REPLY_ERROR && r->len > n && memcmp(r->str, word, n) == 0 &&
+           r->str[n] == ' ';
 }
 
-/* Handles one reply to p (popped from inflight); p is freed or re-sent. */
-static void
-handle_reply(struct redis_client *rc, struct pending *p, const redisReply *r)
-{
-    switch (p->kind) {
-    case PENDING_SETUP:
-        setup_reply(rc, p, r);
-        break;
-    case PENDING_RELOAD:
-        break; /* an error shows in the retried EVALSHA's reply */
-    case PENDING_SCRIPT:
-        if (has_callback(p) && is_noscript(r) && !p->retried) {
-            /* Redis restarted or SCRIPT FLUSH: load it, then the same
-             * EVALSHA again, pipelined in that order; once only. */
-            p->retried = true;
-            send_script_load(rc, PENDING_RELOAD, p->script);
-            send_pending(rc, p);
-            return;
-        }
-        __attribute__((fallthrough)); /* then delivered like any reply */
-    case PENDING_USER:
-        if (has_callback(p))
-            deliver(rc, p, r, NULL);
-        break;
-    }
-    pending_free(p);
-}
-
-/* Hands every complete reply to its command; -1 when the connection broke. */
+/* "MOVED 3999 127.0.0.1:6381" / "ASK ...": slot and node; -1 if malformed. */
 static int
-dispatch_replies(struct redis_client *rc)
+parse_redirect(struct redis_client *rc, const redisReply *r, uint16_t from, unsigned *slot,
+               uint16_t *node)
 {
-    for (;;) {
-        void *r = NULL;
-        if (redisReaderGetReply(rc->reader, &r) != REDIS_OK) {
-            char why[160];
-            snprintf(why, sizeof(why), "protocol error: %s", rc->reader->errstr);
-            conn_break(rc, why);
-            return -1;
-        }
-        if (r == NULL)
-            return 0;
-        struct pending *p = list_pop(&rc->inflight);
-        if (p == NULL) {
-            freeReplyObject(r);
-            conn_break(rc, "protocol error: a reply to no command");
-            return -1;
-        }
-        handle_reply(rc, p, r);
-        freeReplyObject(r);
-        if (rc->state < RS_SETUP)
-            return -1;
+    const char *sp = memchr(r->str, ' ', r->len);
+    if (sp == NULL)
+        return -1;
+    const char *end = r->str + r->len;
+    char *after;
+    unsigned long s = strtoul(sp + 1, &after, 10);
+    if (after == sp + 1 || after >= end || *after != ' ' || s >= REDIS_SLOT_COUNT)
+        return -1;
+    *slot = (unsigned)s;
+    *node = node_of_addr(rc, after + 1, (size_t)(end - after - 1), from);
+    return *node == REDIS_NO_NODE ? -1 : 0;
+}
+
+static void
+delay_push(struct redis_client *rc, struct ccmd *c)
+{
+    c->next = NULL;
+    if (rc->delayed_tail != NULL)
+        rc->delayed_tail->next = c;
+    else
+        rc->delayed_head = c;
+    rc->delayed_tail = c;
+    rc->ndelayed++;
+    if (!evtimer_pending(rc->delay_timer, NULL)) {
+        struct timeval tv = {0, REDIS_BUSY_DELAY_MS * 1000};
+        evtimer_add(rc->delay_timer, &tv);
     }
 }
 
 static void
-read_all(struct redis_client *rc)
-{
-    char buf[REDIS_READ_CHUNK];
-    for (;;) {
-        enum redis_io_want want;
-        ssize_t n = io_read(rc, buf, sizeof(buf), &want);
-        if (n > 0) {
-            rc->stats.reads++;
-            redisReaderFeed(rc->reader, buf, (size_t)n);
-            if (dispatch_replies(rc) < 0)
-                return;
-            /* A short plain read drained the socket; TLS may hold more
-             * decrypted bytes than the socket shows, so read on. */
-            if (rc->tls == NULL && (size_t)n < sizeof(buf))
-                break;
-            continue;
-        }
-        if (n == 0 || want == REDIS_IO_ERROR) {
-            conn_break(rc, n == 0 ? "connection closed by Redis"
-                                  : rc->tls ? redis_tls_error(rc->tls) : strerror(errno));
-            return;
-        }
-        if (want != rc->read_want) {
-            rc->read_want = want;
-            io_update(rc);
-        }
-        break;
-    }
-    maybe_retire(rc);
-}
-
-static void
-on_io(evutil_socket_t fd, short what, void *arg)
+on_delay(evutil_socket_t fd, short what, void *arg)
 {
     struct redis_client *rc = arg;
-    if (rc->state == RS_CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-            err = errno;
-        if (err != 0)
-            conn_break(rc, strerror(err));
-        else
-            on_connected(rc);
-        return;
+    struct ccmd *c = rc->delayed_head;
+    rc->delayed_head = rc->delayed_tail = NULL;
+    while (c != NULL) {
+        struct ccmd *next = c->next;
+        rc->ndelayed--;
+        node_send(rc, c);
+        c = next;
     }
-    if (rc->state == RS_TLS) {
-        tls_step(rc);
-        return;
-    }
-    /* TLS may want to read to write and the reverse: try both, cheaply. */
-    if (rc->write_blocked && ((what & ev_of(rc->write_want)) || rc->tls) && flush_out(rc) < 0)
-        return;
-    if (rc->read_want == REDIS_IO_WANT_READ ? (what & EV_READ) || rc->tls : (what & EV_WRITE))
-        read_all(rc);
 }
 
-/* ---- timeouts -------------------------------------------------------------- */
+/* A node's answer to c: the caller's, or a redirect to follow. */
+static void
+on_reply(void *arg, const redisReply *r, const char *err)
+{
+    struct ccmd *c = arg;
+    struct redis_client *rc = c->rc;
+    if (err == redis_error_unavailable && rc->mode == MODE_CLUSTER)
+        slots_refresh(rc); /* the node is down: a replica may be master by now */
+    if (err != NULL || r->type != REDIS_REPLY_ERROR || rc->closing || rc->mode == MODE_SINGLE) {
+        ccmd_finish(rc, c, r, err);
+        return;
+    }
+    bool moved = error_is(r, "MOVED"), ask = error_is(r, "ASK");
+    unsigned slot;
+    uint16_t to;
+    if ((moved || ask) && c->redirects < REDIS_MAX_REDIRECTS &&
+        parse_redirect(rc, r, c->node, &slot, &to) == 0) {
+        c->redirects++;
+        c->node = to;
+        c->asking = ask;
+        if (moved) {
+            rc->slots[slot] = to;
+            slots_refresh(rc);
+        }
+        node_send(rc, c);
+        return;
+    }
+    bool busy = (error_is(r, "TRYAGAIN") || error_is(r, "CLUSTERDOWN")) &&
+                c->busy_retries < REDIS_BUSY_RETRIES &&
+                clock_now_us() + REDIS_BUSY_DELAY_MS * 1000 < c->deadline_us;
+    if (busy) {
+        /* A multi-key command on a slot being migrated, some keys moved
+         * already (TRYAGAIN), or a failover (CLUSTERDOWN): both end soon.
+         * The same node again: it answers ASK or MOVED once it is over. */
+        c->busy_retries++;
+        c->asking = c->sent_asking;
+        delay_push(rc, c);
+        return;
+    }
+    ccmd_finish(rc, c, r, NULL);
+}
+
+/* Sends c to c->node (a copy of its bytes: the node owns what it gets). */
+static void
+node_send(struct redis_client *rc, struct ccmd *c)
+{
+    char *copy = xmalloc(c->cmd_len);
+    memcpy(copy, c->cmd, c->cmd_len);
+    bool asking = c->asking;
+    c->asking = false;
+    c->sent_asking = asking;
+    redis_node_send(rc->nodes[c->node], c->script, copy, c->cmd_len, asking, c->deadline_us,
+                    on_reply, c);
+}
+
+static uint16_t
+route(struct redis_client *rc, const char *key, size_t key_len, unsigned *slot)
+{
+    if (rc->mode != MODE_CLUSTER || key == NULL)
+        return rc->mode == MODE_CLUSTER ? any_node(rc) : 0;
+    *slot = redis_slot_of(key, key_len);
+    uint16_t n = rc->slots[*slot];
+    return n == REDIS_NO_NODE ? any_node(rc) : n;
+}
+
+/* Takes cmd (owned). */
+static void
+submit(struct redis_client *rc, const char *key, size_t key_len, const struct redis_script *script,
+       char *cmd, size_t cmd_len, redis_reply_cb cb, void *arg)
+{
+    if (rc->closing && rc->mode != MODE_SINGLE) {
+        /* a callback of redis_client_free issuing more: the node it would
+         * go to may be freed already; fail it now, as a node does */
+        free(cmd);
+        rc->dispatching++;
+        cb(arg, NULL, redis_error_closed);
+        rc->dispatching--;
+        return;
+    }
+    if (rc->mode == MODE_SINGLE) {
+        redis_node_send(rc->nodes[0], script, cmd, cmd_len, false, 0, cb, arg);
+        return;
+    }
+    struct ccmd *c = xcalloc(1, sizeof(*c));
+    c->rc = rc;
+    c->cb = cb;
+    c->arg = arg;
+    c->script = script;
+    c->cmd = cmd;
+    c->cmd_len = cmd_len;
+    c->deadline_us = clock_now_us() + (int64_t)rc->timeout_ms * 1000;
+    c->node = route(rc, key, key_len, &c->slot);
+    node_send(rc, c);
+}
+
+/* ---- lifetime ---------------------------------------------------------------- */
+
+static bool
+idle(const struct redis_client *rc)
+{
+    if (rc->ndelayed != 0)
+        return false;
+    for (size_t i = 0; i < rc->nnodes; i++)
+        if (redis_node_live(rc->nodes[i]) != 0)
+            return false;
+    return true;
+}
 
 static void
-timer_arm(struct redis_client *rc, int64_t at_us)
+on_idle(void *owner)
 {
-    if (rc->timer_at_us != 0 && rc->timer_at_us <= at_us)
-        return;
-    int64_t now = clock_now_us();
-    int64_t d = at_us > now ? at_us - now : 0;
-    struct timeval tv = {(time_t)(d / 1000000), (suseconds_t)(d % 1000000)};
-    evtimer_add(rc->timer, &tv);
-    rc->timer_at_us = at_us;
+    struct redis_client *rc = owner;
+    if (rc->retired && idle(rc))
+        event_active(rc->defer, EV_TIMEOUT, 0);
 }
-
-static int64_t
-min_deadline(int64_t a, int64_t b)
-{
-    return a == 0 || (b != 0 && b < a) ? b : a;
-}
-
-/* Fails the waiting commands that are due; returns the next deadline. */
-static int64_t
-expire_waiting(struct redis_client *rc, int64_t now)
-{
-    struct pending_list keep = {NULL, NULL}, due = {NULL, NULL};
-    struct pending *p;
-    while ((p = list_pop(&rc->waiting)) != NULL)
-        list_push(p->deadline_us <= now ? &due : &keep, p);
-    rc->waiting = keep;
-    fail_all(rc, &due, redis_error_timeout);
-    return keep.head ? keep.head->deadline_us : 0;
-}
-
-/* Times out the written commands that are due (they stay in inflight for
- * their late reply); returns the next deadline, or when the oldest one's
- * silence makes the connection wedged. */
-static int64_t
-expire_inflight(struct redis_client *rc, int64_t now)
-{
-    int64_t next = 0;
-    /* Callbacks may append to inflight, never remove: walking on is safe. */
-    for (struct pending *p = rc->inflight.head; p != NULL; p = p->next) {
-        if (!has_callback(p))
-            continue;
-        if (p->deadline_us <= now)
-            deliver(rc, p, NULL, redis_error_timeout);
-        else
-            next = min_deadline(next, p->deadline_us);
-    }
-    struct pending *head = rc->inflight.head;
-    if (head != NULL && !has_callback(head)) {
-        uint32_t stall_ms = rc->timeout_ms * 10 > REDIS_STALL_MIN_MS ? rc->timeout_ms * 10
-                                                                     : REDIS_STALL_MIN_MS;
-        next = min_deadline(next, head->start_us + (int64_t)stall_ms * 1000);
-    }
-    return next;
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct redis_client *rc = arg;
-    int64_t now = clock_now_us();
-    rc->timer_at_us = 0;
-    if (rc->state >= RS_CONNECTING && rc->state < RS_READY && now >= rc->connect_deadline_us) {
-        conn_break(rc, rc->state == RS_SETUP ? "no reply to AUTH/SELECT/SCRIPT LOAD in time"
-                                             : "connect timed out");
-    }
-    int64_t next = expire_waiting(rc, now);
-    if (rc->state >= RS_CONNECTING && rc->state < RS_READY)
-        next = min_deadline(next, rc->connect_deadline_us);
-    int64_t in = rc->state >= RS_SETUP ? expire_inflight(rc, now) : 0;
-    if (in != 0 && in <= now && rc->inflight.head != NULL && !has_callback(rc->inflight.head)) {
-        conn_break(rc, "no reply in time: the connection looks wedged");
-        in = 0;
-    }
-    next = min_deadline(next, in);
-    if (next != 0)
-        timer_arm(rc, next);
-    maybe_retire(rc);
-}
-
-/* ---- deferred work --------------------------------------------------------- */
 
 static void
 on_defer(evutil_socket_t fd, short what, void *arg)
 {
     struct redis_client *rc = arg;
-    struct pending_list failed = rc->failed;
-    rc->failed.head = rc->failed.tail = NULL;
-    fail_all(rc, &failed, redis_error_unavailable);
-    if (rc->retired && rc->nlive == 0)
+    if (rc->retired && idle(rc))
         redis_client_free(rc);
 }
-
-/* ---- public ---------------------------------------------------------------- */
 
 struct redis_client *
 redis_client_new(struct event_base *base, const struct redis_client_options *opt)
@@ -894,16 +474,15 @@ redis_client_new(struct event_base *base, const struct redis_client_options *opt
     rc->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 100;
     rc->observe = opt->observe;
     snprintf(rc->name, sizeof(rc->name), "%s", opt->name ? opt->name : "redis");
-    redis_target_describe(&rc->target, rc->where, sizeof(rc->where));
-    rc->fd = -1;
-    rc->io = event_new(base, -1, 0, on_io, rc);
-    rc->flush_ev = event_new(base, -1, 0, on_flush, rc);
-    rc->timer = evtimer_new(base, on_timer, rc);
-    rc->retry = evtimer_new(base, on_retry, rc);
+    memset(rc->slots, 0xff, sizeof(rc->slots));
+    rc->delay_timer = evtimer_new(base, on_delay, rc);
     rc->defer = event_new(base, -1, 0, on_defer, rc);
-    rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
-    rc->state = RS_DOWN;
-    conn_start(rc);
+    node_add_probing(rc, rc->target.is_unix ? rc->target.path : rc->target.host,
+                     strlen(rc->target.is_unix ? rc->target.path : rc->target.host),
+                     rc->target.port, true);
+    for (size_t i = 0; i < opt->nseeds; i++)
+        node_add_probing(rc, opt->seeds[i].host, strlen(opt->seeds[i].host), opt->seeds[i].port,
+                         true);
     return rc;
 }
 
@@ -914,21 +493,19 @@ redis_client_free(struct redis_client *rc)
         return;
     SL_ASSERT(rc->dispatching == 0); /* never from one of its own callbacks */
     rc->closing = true;
-    fail_all(rc, &rc->inflight, redis_error_closed);
-    fail_all(rc, &rc->waiting, redis_error_closed);
-    fail_all(rc, &rc->failed, redis_error_closed);
-    event_free(rc->io);
-    event_free(rc->flush_ev);
-    event_free(rc->timer);
-    event_free(rc->retry);
+    struct ccmd *c = rc->delayed_head;
+    rc->delayed_head = rc->delayed_tail = NULL;
+    while (c != NULL) {
+        struct ccmd *next = c->next;
+        rc->ndelayed--;
+        ccmd_finish(rc, c, NULL, redis_error_closed);
+        c = next;
+    }
+    /* each fails its commands with closed; a ccmd then finishes (closing) */
+    for (size_t i = 0; i < rc->nnodes; i++)
+        redis_node_free(rc->nodes[i]);
+    event_free(rc->delay_timer);
     event_free(rc->defer);
-    redis_tls_free(rc->tls);
-    redis_tls_ctx_free(rc->tls_ctx);
-    if (rc->fd >= 0)
-        close(rc->fd);
-    if (rc->reader != NULL)
-        redisReaderFree(rc->reader);
-    free(rc->out);
     free(rc);
 }
 
@@ -937,61 +514,49 @@ redis_client_retire(struct redis_client *rc)
 {
     SL_ASSERT(rc->dispatching == 0);
     rc->retired = true;
-    evtimer_del(rc->retry);
-    maybe_retire(rc);
+    for (size_t i = 0; i < rc->nnodes; i++)
+        redis_node_retire(rc->nodes[i]);
+    on_idle(rc);
 }
 
 void
 redis_client_stats(const struct redis_client *rc, struct redis_client_stats *out)
 {
-    *out = rc->stats;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < rc->nnodes; i++) {
+        struct redis_client_stats s;
+        redis_node_stats(rc->nodes[i], &s);
+        out->writes += s.writes;
+        out->reads += s.reads;
+        out->commands += s.commands;
+    }
 }
 
+/* A cluster is ready when every master of the slot map is. */
 bool
 redis_client_ready(const struct redis_client *rc)
 {
-    return rc->state == RS_READY;
-}
-
-/* Queues p by state: READY out, waiting while connecting, failed when down. */
-static void
-submit(struct redis_client *rc, struct pending *p)
-{
-    rc->stats.commands++;
-    rc->nlive++;
-    if (rc->closing) {
-        /* a callback of redis_client_free issuing more: fail it now */
-        deliver(rc, p, NULL, redis_error_closed);
-        pending_free(p);
-        return;
+    if (rc->mode != MODE_CLUSTER)
+        return redis_node_ready(rc->nodes[0]);
+    for (size_t i = 0; i < rc->nnodes; i++) {
+        bool used = false;
+        for (size_t s = 0; s < REDIS_SLOT_COUNT && !used; s++)
+            used = rc->slots[s] == i;
+        if (used && !redis_node_ready(rc->nodes[i]))
+            return false;
     }
-    switch (rc->state) {
-    case RS_READY:
-        send_pending(rc, p);
-        timer_arm(rc, p->deadline_us);
-        break;
-    case RS_CONNECTING:
-    case RS_TLS:
-    case RS_SETUP:
-        list_push(&rc->waiting, p);
-        timer_arm(rc, p->deadline_us);
-        break;
-    case RS_DOWN:
-        list_push(&rc->failed, p);
-        event_active(rc->defer, EV_TIMEOUT, 0);
-        break;
-    }
+    return true;
 }
 
 void
-redis_client_command(struct redis_client *rc, const char *route_key, size_t route_key_len,
-                     int argc, const char *const *argv, const size_t *argvlen, redis_reply_cb cb,
-                     void *arg)
+redis_client_command(struct redis_client *rc, const char *route_key, size_t route_key_len, int argc,
+                     const char *const *argv, const size_t *argvlen, redis_reply_cb cb, void *arg)
 {
     SL_ASSERT(cb != NULL && argc > 0);
-    struct pending *p = pending_new(rc, PENDING_USER, cb, arg);
-    encode(p, argc, argv, argvlen);
-    submit(rc, p);
+    size_t len = resp_encoded_len(argc, argvlen);
+    char *cmd = xmalloc(len);
+    resp_encode(cmd, argc, argv, argvlen);
+    submit(rc, route_key, route_key_len, NULL, cmd, len, cb, arg);
 }
 
 void
@@ -1013,13 +578,12 @@ redis_client_script(struct redis_client *rc, const struct redis_script *script, 
         argv[3 + i] = keys[i], lens[3 + i] = keylens[i];
     for (int i = 0; i < nargs; i++)
         argv[3 + nkeys + i] = args[i], lens[3 + nkeys + i] = arglens[i];
-
-    struct pending *p = pending_new(rc, PENDING_SCRIPT, cb, arg);
-    p->script = script;
-    encode(p, (int)argc, argv, lens);
+    size_t len = resp_encoded_len((int)argc, lens);
+    char *cmd = xmalloc(len);
+    resp_encode(cmd, (int)argc, argv, lens);
     if (argv != sargv) {
         free(argv);
         free(lens);
     }
-    submit(rc, p);
+    submit(rc, nkeys > 0 ? keys[0] : NULL, nkeys > 0 ? keylens[0] : 0, script, cmd, len, cb, arg);
 }

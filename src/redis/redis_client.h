@@ -8,8 +8,10 @@
  *   socket --read--> redisReader --> replies, in order --> callbacks
  *
  * Every command names the key that decides where it runs (route_key): on a
- * single Redis it is ignored, on a Redis Cluster (a later issue) it picks
- * the node that owns its hash slot. Callers never see nodes or connections.
+ * single Redis it is ignored, on a Redis Cluster it picks the node that
+ * owns its hash slot (redis_slot.h), and -MOVED/-ASK redirects are
+ * followed. Callers never see nodes or connections. Which of the two the
+ * client talks to is found at its first connect (CLUSTER SLOTS).
  *
  * The protocol is hiredis's: its reply reader (redisReader) and command
  * formatter (redisFormatCommandArgv) over a socket this module drives with
@@ -53,6 +55,10 @@ struct redis_client_options {
     uint32_t timeout_ms;               /* per command, from redis.timeout */
     redis_observe_cb observe;
     const char *name; /* for log lines: "worker 0", "admin" */
+    /* redis.nodes: more nodes of a cluster to probe at the first connect
+     * (copied); none for a single Redis. */
+    const struct redis_seed *seeds;
+    size_t nseeds;
 };
 
 /* Creates the client and starts connecting (no callback runs inside this

@@ -169,3 +169,51 @@ class Gateway:
                           **config_kw)
         self.gw = env.start_sluice(self.cfg)
         wait_ready(self.gw)
+
+
+# ---- Redis Cluster
+
+
+def start_cluster(env, n=3, extra_args=()):
+    """n redis-servers (Redis objects) made one cluster of n masters by
+    redis-cli --cluster create, once every node says cluster_state:ok."""
+    nodes = []
+    for _ in range(n):
+        port, bus = h.free_port(), h.free_port()
+        nodes.append(Redis(env, port=port, extra_args=[
+            '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes-%d.conf' % port,
+            '--cluster-port', str(bus), '--cluster-node-timeout', '5000'] + list(extra_args)))
+    r = subprocess.run(['redis-cli', '--cluster', 'create'] +
+                       ['127.0.0.1:%d' % x.port for x in nodes] +
+                       ['--cluster-replicas', '0', '--cluster-yes'],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError('cluster create failed: %s %s' % (r.stdout, r.stderr))
+
+    def ok():
+        infos = [x.cli('CLUSTER', 'INFO') for x in nodes]
+        return all('cluster_state:ok' in i and 'cluster_known_nodes:%d' % n in i and
+                   'cluster_slots_ok:16384' in i for i in infos)
+    if not h.poll(ok, 10.0):
+        raise RuntimeError('cluster_state never ok')
+    return nodes
+
+
+def cluster_node_id(node):
+    return node.cli('CLUSTER', 'MYID')
+
+
+def cluster_owner(nodes, slot):
+    """The node that serves slot (CLUSTER NODES of the first: 'myself' rows)."""
+    for x in nodes:
+        for line in x.cli('CLUSTER', 'NODES').splitlines():
+            f = line.split()
+            if 'myself' not in f[2]:
+                continue
+            for r in f[8:]:
+                if r.startswith('['):
+                    continue
+                lo, _, hi = r.partition('-')
+                if int(lo) <= slot <= int(hi or lo):
+                    return x
+    return None

@@ -148,6 +148,7 @@ static const char full_yaml[] =
     "  prefix: \"sluice:\"\n"
     "  timeout: 100ms\n"
     "  on_error: open\n"
+    "  nodes: [10.0.0.2:7000, redis-b, \"[::1]:7001\"]\n"
     "tokens:\n"
     "  format: paseto-v4-public\n"
     "  keys:\n"
@@ -219,6 +220,11 @@ test_full_config(void)
     is_int(cfg->workers, 2, "workers");
     is_str(cfg->admin_token, "admintok", "${VAR} expanded");
     is_int(cfg->redis.on_error, CONFIG_ON_ERROR_OPEN, "on_error open");
+    is_int(cfg->redis.nnodes, 3, "three redis.nodes seeds");
+    is_str(cfg->redis.nodes[0].host, "10.0.0.2", "seed host");
+    is_int(cfg->redis.nodes[0].port, 7000, "seed port");
+    is_int(cfg->redis.nodes[1].port, 6379, "seed without port: 6379");
+    is_str(cfg->redis.nodes[2].host, "::1", "IPv6 seed without []");
     is_int(cfg->tokens.nkeys, 2, "two keys");
     is_int(cfg->tokens.keys[0].kind, CONFIG_KEY_SECRET, "first key is secret");
     is_str(cfg->tokens.keys[0].paserk, TEST_SECRET, "key expanded");
@@ -408,6 +414,8 @@ static const struct {
      ":6:27: http.trusted_proxies[0]: '10.0.0.0/33' is not an IP address or CIDR block"},
     {"bad redis url", HEAD "routes: [ { upstream: llm } ]\nredis: { url: http://x }\n",
      ":6:15: redis.url: bad Redis URL: not a redis://, rediss:// or unix:// URL"},
+    {"bad redis seed", HEAD "routes: [ { upstream: llm } ]\nredis: { nodes: [a:1, \"b:0\"] }\n",
+     ":6:23: redis.nodes[1]: bad host:port 'b:0': port must be 1-65535"},
     {"admin without token", HEAD "routes: [ { upstream: llm } ]\nadmin: { listen: 127.0.0.1:1 }\n",
      ":6:8: admin: missing required key 'token'"},
     {"cache without ttl", HEAD "routes: [ { upstream: llm, cache: { scope: user } } ]\n",

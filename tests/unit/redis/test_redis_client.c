@@ -5,7 +5,9 @@
  * few writes, EVALSHA across SCRIPT FLUSH, timeouts, a killed server, a
  * restarted one, AUTH (requirepass and ACL users), a unix socket with a db,
  * and TLS (a throwaway CA made with the openssl CLI: verification on, a
- * wrong CA, a wrong name, verify off, a client certificate).
+ * wrong CA, a wrong name, verify off, a client certificate), and a
+ * three-master Redis Cluster (commands spread by slot, pipelined per node,
+ * a script on every master, free and retire with commands pending).
  *
  * Every callback checks that it runs exactly once and never inside the
  * call that issued its command.
@@ -559,6 +561,157 @@ test_retire(int port)
     run_ms(20); /* the deferred free; ASan reports a leak if it did not happen */
 }
 
+/* ---- Redis Cluster ------------------------------------------------------- */
+
+#define NCLUSTER 3
+#define NSPREAD 1000
+
+static int cl_done;
+static bool cl_good = true, cl_inside;
+static const char *cl_err;
+
+static void
+cl_cb(void *arg, const struct redisReply *r, const char *err)
+{
+    const char *want = arg; /* the reply's string, or NULL for +OK */
+    cl_inside |= in_call;
+    cl_err = err;
+    if (err != NULL || (want == NULL ? r->type != REDIS_REPLY_STATUS
+                                     : r->type != REDIS_REPLY_STRING || strcmp(r->str, want)))
+        cl_good = false;
+    cl_done++;
+}
+
+/* Fails like cl_cb, then issues one more GET on the client (arg). */
+static int reissued;
+static void
+reissue_cb(void *arg, const struct redisReply *r, const char *err)
+{
+    struct redis_client *rc = arg;
+    const char *argv[] = {"GET", "{k1}"};
+    size_t lens[] = {3, 4};
+    reissued++;
+    cl_cb(NULL, r, err);
+    redis_client_command(rc, argv[1], lens[1], 2, argv, lens, cl_cb, NULL);
+}
+
+/* Issues n commands name {kI} [vI] routed by {kI}, from one loop turn. */
+static void
+cl_issue(struct redis_client *rc, const char *name, int n, char (*keys)[16], char (*vals)[16])
+{
+    in_call = true;
+    for (int i = 0; i < n; i++) {
+        const char *argv[] = {name, keys[i], vals[i]};
+        size_t lens[] = {strlen(name), strlen(keys[i]), strlen(vals[i])};
+        bool set = strcmp(name, "SET") == 0;
+        redis_client_command(rc, keys[i], lens[1], set ? 3 : 2, argv, lens, cl_cb,
+                             set ? NULL : vals[i]);
+    }
+    in_call = false;
+}
+
+static void
+test_cluster(void)
+{
+    int ports[NCLUSTER];
+    pid_t pids[NCLUSTER];
+    char create[256] = "redis-cli --cluster create";
+    for (int i = 0; i < NCLUSTER; i++) {
+        char p[16], bus[16], conf[32];
+        ports[i] = free_port();
+        snprintf(p, sizeof(p), "%d", ports[i]);
+        snprintf(bus, sizeof(bus), "%d", free_port());
+        snprintf(conf, sizeof(conf), "nodes-%d.conf", ports[i]);
+        pids[i] = redis_start(ports[i], NULL, "--port", p, "--cluster-enabled", "yes",
+                              "--cluster-config-file", conf, "--cluster-port", bus, NULL);
+        size_t n = strlen(create);
+        snprintf(create + n, sizeof(create) - n, " 127.0.0.1:%d", ports[i]);
+    }
+    ok(pids[0] > 0 && pids[1] > 0 && pids[2] > 0, "cluster: three redis-servers");
+    int rc_create = sh("%s --cluster-replicas 0 --cluster-yes >/dev/null 2>&1", create);
+    ok(rc_create == 0, "cluster: redis-cli --cluster create");
+    bool up = false;
+    for (int i = 0; i < 200 && !up; i++) {
+        up = true;
+        for (int j = 0; j < NCLUSTER; j++)
+            up = up && sh("redis-cli -p %d cluster info | grep -q 'cluster_slots_ok:16384' && "
+                          "redis-cli -p %d cluster info | grep -q 'cluster_state:ok'",
+                          ports[j], ports[j]) == 0;
+        if (!up)
+            usleep(50000);
+    }
+    ok(up, "cluster: cluster_state:ok on every node");
+
+    struct redis_client *rc = client(tcp_url(ports[0], NULL, NULL), 1000, NULL);
+    ok(run_until_ready(rc, 5000), "cluster: ready (every master connected, scripts loaded)");
+    static char keys[NSPREAD][16], vals[NSPREAD][16];
+    for (int i = 0; i < NSPREAD; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "{k%d}", i);
+        snprintf(vals[i], sizeof(vals[i]), "v%d", i);
+    }
+    struct redis_client_stats before, after;
+    redis_client_stats(rc, &before);
+    cl_issue(rc, "SET", NSPREAD, keys, vals);
+    is_int(cl_done, 0, "cluster: no callback inside the calls");
+    ok(run_until(&cl_done, NSPREAD, 5000), "cluster: %d SET answered", NSPREAD);
+    ok(cl_good && !cl_inside, "cluster: every SET answered +OK (none redirected to an error)");
+    redis_client_stats(rc, &after);
+    printf("# %d commands over %d masters from one loop turn: %llu write(s)\n", NSPREAD,
+           NCLUSTER, (unsigned long long)(after.writes - before.writes));
+    ok(after.writes - before.writes <= 2 * NCLUSTER,
+       "cluster: pipelined per node (at most 2 writes per master)");
+    int spread = 0;
+    for (int j = 0; j < NCLUSTER; j++)
+        spread += sh("test \"$(redis-cli -p %d dbsize)\" -gt 200", ports[j]) == 0;
+    is_int(spread, NCLUSTER, "cluster: the keys spread over every master");
+    cl_done = 0;
+    cl_issue(rc, "GET", NSPREAD, keys, vals);
+    ok(run_until(&cl_done, NSPREAD, 5000) && cl_good, "cluster: every GET reads its own value");
+
+    /* a script on every master: ping.lua was loaded at each node's connect */
+    int scripts_ok = 0;
+    for (int i = 0; i < 30; i++) {
+        struct rec x = {0};
+        const char *args[] = {"hi"};
+        size_t lens[] = {2};
+        const char *k[] = {keys[i]};
+        size_t kl[] = {strlen(keys[i])};
+        in_call = true;
+        redis_client_script(rc, redis_script_find("ping"), 1, k, kl, 1, args, lens, rec_cb, &x);
+        in_call = false;
+        run_until(&x.calls, 1, 3000);
+        scripts_ok += x.calls == 1 && x.err == NULL && x.type != REDIS_REPLY_ERROR && !x.inside;
+    }
+    is_int(scripts_ok, 30, "cluster: EVALSHA answers on every master");
+
+    /* free with commands pending: each callback once, with closed */
+    cl_done = 0;
+    cl_good = true;
+    cl_issue(rc, "GET", 100, keys, vals);
+    const char *gargv[] = {"GET", "{k7}"};
+    size_t glens[] = {3, 4};
+    redis_client_command(rc, gargv[1], glens[1], 2, gargv, glens, reissue_cb, rc);
+    redis_client_free(rc);
+    ok(cl_done == 102 && cl_err == redis_error_closed && reissued == 1,
+       "cluster: free fails each pending command once, with closed, and one issued by a "
+       "callback meanwhile too (%d)", cl_done);
+    run_ms(50);
+    is_int(cl_done, 102, "cluster: and never answers them again");
+
+    /* retire: answers what it holds, then frees itself (ASan: no leak) */
+    rc = client(tcp_url(ports[1], NULL, NULL), 1000, NULL);
+    ok(run_until_ready(rc, 5000), "cluster: a client on another node is ready");
+    cl_done = 0;
+    cl_good = true;
+    cl_issue(rc, "GET", 100, keys, vals);
+    redis_client_retire(rc);
+    ok(run_until(&cl_done, 100, 3000) && cl_good, "cluster: retire answers its commands");
+    run_ms(50);
+    for (int i = 0; i < NCLUSTER; i++)
+        if (pids[i] > 0)
+            redis_kill(pids[i]);
+}
+
 int
 main(void)
 {
@@ -581,6 +734,7 @@ main(void)
     test_auth();
     test_unix();
     test_tls();
+    test_cluster();
     event_base_free(base);
     sh("rm -rf %s", tmp);
     return tap_done();

@@ -1,0 +1,69 @@
+/*
+ * redis_node.h - one connection to one Redis server, private to
+ * redis_client.c: pipelined commands, one write per loop turn, per-command
+ * timeouts, reconnect with backoff, AUTH/SELECT/SCRIPT LOAD at connect and
+ * the NOSCRIPT reload. redis_client.c puts one node under a single Redis
+ * and one per master under a Redis Cluster, and routes between them.
+ *
+ * Callbacks follow redis_client.h: exactly once per command, never inside
+ * the call that started it (but from redis_node_free), err NULL with a
+ * reply or one of redis_error_* without.
+ */
+#ifndef SLUICE_REDIS_NODE_H
+#define SLUICE_REDIS_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "redis/redis_client.h"
+
+struct redis_node;
+
+/* The node's answer to CLUSTER SLOTS in its connect sequence (probe on):
+ * an array on a cluster node, an error elsewhere. Runs before the node is
+ * ready, so the owner decides where queued commands go before they leave. */
+typedef void (*redis_node_probe_cb)(void *owner, struct redis_node *n,
+                                    const struct redisReply *reply);
+/* A retired node holds no caller's command any more: the owner may free it
+ * (from another event). May be called more than once. */
+typedef void (*redis_node_idle_cb)(void *owner);
+
+struct redis_node_options {
+    const struct redis_target *target; /* copied */
+    uint32_t timeout_ms;
+    redis_observe_cb observe;
+    const char *name;
+    bool probe; /* send CLUSTER SLOTS at connect (until redis_node_set_probe) */
+    redis_node_probe_cb on_probe;
+    redis_node_idle_cb on_idle;
+    void *owner; /* borrowed; passed to the two callbacks */
+};
+
+struct redis_node *redis_node_new(struct event_base *base, const struct redis_node_options *opt);
+
+/* Fails every pending command with redis_error_closed inside this call. */
+void redis_node_free(struct redis_node *n);
+
+/* Stops reconnecting; on_idle fires once no caller's command is pending. */
+void redis_node_retire(struct redis_node *n);
+
+void redis_node_set_probe(struct redis_node *n, bool probe);
+void redis_node_stats(const struct redis_node *n, struct redis_client_stats *out);
+bool redis_node_ready(const struct redis_node *n);
+/* Callers' commands whose callback has not fired. */
+unsigned redis_node_live(const struct redis_node *n);
+/* "host:port", for log lines and the owner's node table. */
+const char *redis_node_where(const struct redis_node *n);
+
+/*
+ * Queues one formatted command (cmd: cmd_len bytes of RESP, owned by the
+ * node from now on). script: the command is an EVALSHA of it (NOSCRIPT
+ * reloads it and retries once), or NULL. asking: ASKING goes right before
+ * it on the wire (a cluster -ASK redirect). deadline_us: when it times
+ * out (clock_now_us() scale), 0 = now + the node's timeout.
+ */
+void redis_node_send(struct redis_node *n, const struct redis_script *script, char *cmd,
+                     size_t cmd_len, bool asking, int64_t deadline_us, redis_reply_cb cb,
+                     void *arg);
+
+#endif
