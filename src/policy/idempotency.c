@@ -32,6 +32,7 @@
 #include "http/http_headers.h"
 #include "net/conn.h"
 #include "policy/fleet.h"
+#include "policy/caller.h"
 #include "policy/idem_fingerprint.h"
 #include "policy/response_record.h"
 #include "policy/session_keys.h"
@@ -42,7 +43,6 @@
 
 #define MARKER_MAGIC "SLIM "
 #define OWNER_MAX 64               /* "SLIM " + 16 hex + ':' + a counter + ' ' */
-#define TAG_MAX (REQ_USER_MAX + 3) /* "u:" + user, or "a:" + an IPv6 address */
 #define MARKER_MAX (OWNER_MAX + IDEM_FINGERPRINT_TEXT_MAX)
 
 /* The scripts, found once for every thread (the table is static). */
@@ -107,35 +107,6 @@ static bool
 method_is(struct sl_slice m, const char *name)
 {
     return m.len == strlen(name) && memcmp(m.p, name, m.len) == 0;
-}
-
-static bool
-ip_literal(struct sl_slice s)
-{
-    char tmp[INET6_ADDRSTRLEN];
-    unsigned char bin[sizeof(struct in6_addr)];
-    if (s.len == 0 || s.len >= sizeof(tmp))
-        return false;
-    memcpy(tmp, s.p, s.len);
-    tmp[s.len] = '\0';
-    return inet_pton(AF_INET, tmp, bin) == 1 || inet_pton(AF_INET6, tmp, bin) == 1;
-}
-
-/* u:USER, or a:<client ip> by the trusted-proxy rule (SPEC section 11),
- * as the rate limiter keys anonymous callers. */
-static void
-caller_tag(const struct req *req, char *tag)
-{
-    if (req->id.user[0] != '\0') {
-        snprintf(tag, TAG_MAX + 1, "u:%s", req->id.user);
-        return;
-    }
-    char peer[INET6_ADDRSTRLEN];
-    struct sl_slice ip =
-        http_headers_client_ip(&req->head, conn_peer_ip(req->conn, peer), req->conn->peer_trusted);
-    if (!ip_literal(ip))
-        ip = conn_peer_ip(req->conn, peer);
-    snprintf(tag, TAG_MAX + 1, "a:%.*s", (int)ip.len, ip.p);
 }
 
 /* The request's Idempotency-Key field: 0 none, 1 one (its value in
@@ -378,7 +349,7 @@ idempotency_run(struct req *req)
     struct idem *st = xcalloc(1, sizeof(*st));
     st->req = req;
     req->stage_data[req->stage] = st;
-    char tag[TAG_MAX + 1];
+    char tag[CALLER_TAG_MAX + 1];
     caller_tag(req, tag);
     /* Always fits: prefix, user and key are each bounded well within it. */
     int len = idem_record_key(st->key, req->cfg->redis.prefix, tag, key);

@@ -5,7 +5,6 @@
  */
 #include "policy/ratelimit.h"
 
-#include <arpa/inet.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -19,6 +18,7 @@
 #include "http/http_headers.h"
 #include "net/conn.h"
 #include "policy/auth.h"
+#include "policy/caller.h"
 #include "policy/fallback_limiter.h"
 #include "policy/fleet.h"
 #include "policy/llm_usage.h"
@@ -30,7 +30,6 @@
 #include "util/clock.h"
 
 #define RATELIMIT_REFUSAL_SLOTS 8192
-#define TAG_MAX (REQ_USER_MAX + 3)
 #define FIELD_MAX                                                                                  \
     128 /* a limit name (<= 64) and a slot id (< 48) with ":s:" */ /* "u:" + user, or "a:" + an    \
                                                                       IPv6 address */
@@ -67,7 +66,7 @@ struct admission {
     size_t nlimits;
     const char *plan; /* borrowed from req->cfg: part of the keys */
     char *_Atomic *policy_field; /* borrowed from req->cfg: the cached RateLimit-Policy */
-    char tag[TAG_MAX + 1];
+    char tag[CALLER_TAG_MAX + 1];
     uint64_t refusal_key;
     struct grant grant[RATELIMIT_MAX_LIMITS];
     bool charged;     /* Redis charged the limits: settle on done */
@@ -117,18 +116,6 @@ u64_dec(char *dst, size_t cap, uint64_t v)
 
 /* ---- who is limited, by what ------------------------------------------- */
 
-static bool
-ip_literal(struct sl_slice s)
-{
-    char tmp[INET6_ADDRSTRLEN];
-    unsigned char bin[sizeof(struct in6_addr)];
-    if (s.len == 0 || s.len >= sizeof(tmp))
-        return false;
-    memcpy(tmp, s.p, s.len);
-    tmp[s.len] = '\0';
-    return inet_pton(AF_INET, tmp, bin) == 1 || inet_pton(AF_INET6, tmp, bin) == 1;
-}
-
 /* Fills a's caller and limits; false when nothing limits the request. */
 static bool
 find_caller(struct req *req, struct admission *a)
@@ -136,7 +123,7 @@ find_caller(struct req *req, struct admission *a)
     const struct config *cfg = req->cfg;
     if (req->id.user[0] != '\0') {
         const struct config_plan *plan = config_find_plan(cfg, req->id.plan);
-        join3(a->tag, sizeof(a->tag), "u:", req->id.user, "");
+        caller_tag(req, a->tag);
         a->plan = plan != NULL ? plan->name : "";
         a->limits = plan != NULL ? plan->limits : NULL;
         a->nlimits = plan != NULL ? plan->nlimits : 0;
@@ -145,13 +132,7 @@ find_caller(struct req *req, struct admission *a)
     }
     if (!cfg->has_anonymous || cfg->anonymous.nlimits == 0 || req->conn == NULL)
         return false;
-    /* client_ip: X-Forwarded-For only through a trusted proxy (SPEC 11). */
-    char peer[INET6_ADDRSTRLEN];
-    struct sl_slice ip =
-        http_headers_client_ip(&req->head, conn_peer_ip(req->conn, peer), req->conn->peer_trusted);
-    if (!ip_literal(ip))
-        ip = conn_peer_ip(req->conn, peer);
-    snprintf(a->tag, sizeof(a->tag), "a:%.*s", (int)ip.len, ip.p);
+    caller_tag(req, a->tag); /* a:<client ip> */
     a->plan = "anonymous";
     a->limits = cfg->anonymous.limits;
     a->nlimits = cfg->anonymous.nlimits;
