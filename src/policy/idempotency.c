@@ -18,7 +18,6 @@
  */
 #include "policy/idempotency.h"
 
-#include <arpa/inet.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
@@ -29,8 +28,6 @@
 #include "config/config.h"
 #include "core/req.h"
 #include "core/worker.h"
-#include "http/http_headers.h"
-#include "net/conn.h"
 #include "policy/fleet.h"
 #include "policy/caller.h"
 #include "policy/idem_fingerprint.h"

@@ -15,8 +15,6 @@
 #include "config/config.h"
 #include "core/req.h"
 #include "core/worker.h"
-#include "http/http_headers.h"
-#include "net/conn.h"
 #include "policy/auth.h"
 #include "policy/caller.h"
 #include "policy/fallback_limiter.h"
