@@ -50,6 +50,7 @@ Try:
   curl -s http://127.0.0.1:8080/v1/models                            # auth: optional
   curl -s -H "Authorization: Bearer $SLUICE_ADMIN_TOKEN" http://127.0.0.1:8081/v1/users/demo/sessions
   curl -s -X DELETE -H "Authorization: Bearer $SLUICE_ADMIN_TOKEN" http://127.0.0.1:8081/v1/users/demo/sessions   # revoke: the next call is 401
+  curl -s -H "Authorization: Bearer $SLUICE_ADMIN_TOKEN" http://127.0.0.1:8081/v1/users/demo/limits   # usage of every limit
   curl -s http://127.0.0.1:8081/readyz ; curl -s http://127.0.0.1:8081/metrics | head
 Ctrl-C stops the demo.
 MSG
