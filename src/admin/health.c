@@ -50,6 +50,9 @@ struct health {
     struct redis_target target;  /* what redis was made for, to notice a change */
     uint32_t redis_timeout_ms;
     struct redis_seed *seeds; /* owns; a copy of redis.nodes, as target */
+    char *sentinel_master;        /* owns; a copy of redis.sentinel, as target; may be NULL */
+    struct redis_seed *sentinels; /* owns */
+    size_t nsentinels;
     size_t nseeds;
     bool ping_pending;
     int64_t ping_sent_us;
@@ -117,6 +120,14 @@ redis_configure(struct health *h)
     h->seeds = xcalloc(h->nseeds + 1, sizeof(*h->seeds));
     if (h->nseeds > 0)
         memcpy(h->seeds, h->cfg->redis.nodes, h->nseeds * sizeof(*h->seeds));
+    free(h->sentinel_master);
+    free(h->sentinels);
+    h->sentinel_master =
+        h->cfg->redis.sentinel.master ? xstrdup(h->cfg->redis.sentinel.master) : NULL;
+    h->nsentinels = h->cfg->redis.sentinel.nnodes;
+    h->sentinels = xcalloc(h->nsentinels + 1, sizeof(*h->sentinels));
+    if (h->nsentinels > 0)
+        memcpy(h->sentinels, h->cfg->redis.sentinel.nodes, h->nsentinels * sizeof(*h->sentinels));
     struct redis_client_options opt = {
         .target = &h->target,
         .timeout_ms = h->redis_timeout_ms,
@@ -124,6 +135,9 @@ redis_configure(struct health *h)
         .name = "admin",
         .seeds = h->seeds,
         .nseeds = h->nseeds,
+        .sentinel_master = h->sentinel_master,
+        .sentinels = h->sentinels,
+        .nsentinels = h->nsentinels,
     };
     h->redis = redis_client_new(h->base, &opt);
     h->redis_up = false;
@@ -281,7 +295,10 @@ health_set_config(struct health *h, struct config *cfg)
 
     if (redis_target_equal(&cfg->redis.target, &h->target) &&
         cfg->redis.timeout_ms == h->redis_timeout_ms &&
-        redis_seeds_equal(cfg->redis.nodes, cfg->redis.nnodes, h->seeds, h->nseeds))
+        redis_seeds_equal(cfg->redis.nodes, cfg->redis.nnodes, h->seeds, h->nseeds) &&
+        redis_sentinel_equal(cfg->redis.sentinel.master, cfg->redis.sentinel.nodes,
+                             cfg->redis.sentinel.nnodes, h->sentinel_master, h->sentinels,
+                             h->nsentinels))
         return;
     /* Freed, not retired: its PING (and any admin command) fails with
      * redis_error_closed now, which is simpler than telling a late PING
@@ -300,6 +317,8 @@ health_free(struct health *h)
     event_free(h->redis_tick);
     redis_client_free(h->redis);
     free(h->seeds);
+    free(h->sentinel_master);
+    free(h->sentinels);
     free(h);
 }
 

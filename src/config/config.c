@@ -73,6 +73,8 @@ config_free(struct config *cfg)
     free(cfg->redis.url);
     free(cfg->redis.prefix);
     free(cfg->redis.nodes);
+    free(cfg->redis.sentinel.master);
+    free(cfg->redis.sentinel.nodes);
     for (size_t i = 0; i < cfg->tokens.nkeys; i++)
         if (cfg->tokens.keys[i].paserk != NULL) {
             /* k4.secret and k4.local strings are the keys themselves. */

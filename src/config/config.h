@@ -150,6 +150,11 @@ struct config {
         struct redis_target target; /* url parsed at load, with redis.tls */
         struct redis_seed *nodes;   /* owns; redis.nodes: cluster seeds besides url */
         size_t nnodes;
+        struct config_sentinel {
+            char *master;             /* owns; NULL: no redis.sentinel */
+            struct redis_seed *nodes; /* owns; the Sentinels, nnodes >= 1 */
+            size_t nnodes;
+        } sentinel;
         char *prefix;        /* owns; default "sluice:" */
         uint32_t timeout_ms; /* default 100ms */
         enum config_on_error on_error;

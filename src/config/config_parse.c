@@ -599,18 +599,18 @@ set_redis_prefix(struct config_yaml *y, yaml_node_t *val, void *base,
         config_yaml_error(y, val, "%s: at most 256 bytes, without '{' or '}'", where);
 }
 
-/* redis.nodes: host:port items, checked here so `sluice -t` names a bad one. */
+/* A host:port list into *list (owned), checked here so `sluice -t` names a
+ * bad item; an item without a port gets default_port. */
 static void
-set_redis_nodes(struct config_yaml *y, yaml_node_t *val, void *base,
-                const struct config_yaml_directive *d, const char *where)
+set_seed_list(struct config_yaml *y, yaml_node_t *val, const char *where, int default_port,
+              struct redis_seed **list, size_t *n)
 {
-    struct config *cfg = base;
     char child[CONFIG_YAML_WHERE_MAX];
     if (config_yaml_check_list(y, val, where) < 0)
         return;
-    free(cfg->redis.nodes);
-    cfg->redis.nodes = xcalloc(config_yaml_list_len(val) + 1, sizeof(*cfg->redis.nodes));
-    cfg->redis.nnodes = 0;
+    free(*list);
+    *list = xcalloc(config_yaml_list_len(val) + 1, sizeof(**list));
+    *n = 0;
     for (size_t i = 0; i < config_yaml_list_len(val); i++) {
         yaml_node_t *item = config_yaml_seq_item(y, val, i);
         config_yaml_where_index(child, where, i);
@@ -618,12 +618,59 @@ set_redis_nodes(struct config_yaml *y, yaml_node_t *val, void *base,
         const char *why;
         if (s == NULL)
             continue;
-        if (redis_seed_parse(s, &cfg->redis.nodes[cfg->redis.nnodes], &why) < 0)
+        if (redis_seed_parse(s, default_port, &(*list)[*n], &why) < 0)
             config_yaml_error(y, item, "%s: bad host:port '%s': %s", child, s, why);
         else
-            cfg->redis.nnodes++;
+            (*n)++;
         free(s);
     }
+}
+
+static void
+set_redis_nodes(struct config_yaml *y, yaml_node_t *val, void *base,
+                const struct config_yaml_directive *d, const char *where)
+{
+    struct config *cfg = base;
+    set_seed_list(y, val, where, 6379, &cfg->redis.nodes, &cfg->redis.nnodes);
+}
+
+static void
+set_sentinel_nodes(struct config_yaml *y, yaml_node_t *val, void *base,
+                   const struct config_yaml_directive *d, const char *where)
+{
+    struct config_sentinel *sn = base;
+    set_seed_list(y, val, where, 26379, &sn->nodes, &sn->nnodes);
+    if (config_yaml_list_len(val) == 0)
+        config_yaml_error(y, val, "%s: at least one Sentinel", where);
+}
+
+static const struct config_yaml_directive redis_sentinel_directives[] = {
+    {"master", config_yaml_set_str_nonempty, offsetof(struct config_sentinel, master), NULL, true,
+     .doc = "the name the Sentinels monitor the master by", .example = "mymaster"},
+    {"nodes", set_sentinel_nodes, 0, NULL, true,
+     .doc = "the Sentinels, asked in turn (host:port; port 26379 by default)",
+     .example = "[10.0.0.2:26379, 10.0.0.3:26379, 10.0.0.4:26379]"},
+};
+static const struct config_yaml_section redis_sentinel_section =
+    CONFIG_YAML_SECTION(redis_sentinel_directives);
+
+/* Runs after url and nodes (table order): a Sentinel's master is one
+ * Redis at a TCP address, so neither a cluster nor a unix socket. */
+static void
+set_redis_sentinel(struct config_yaml *y, yaml_node_t *val, void *base,
+                   const struct config_yaml_directive *d, const char *where)
+{
+    struct config *cfg = base;
+    if (config_yaml_parse_map(y, val, &redis_sentinel_section, &cfg->redis.sentinel, where) < 0)
+        return;
+    if (cfg->redis.nnodes > 0)
+        config_yaml_error(y, val, "%s: not with redis.nodes (a Redis Cluster has no Sentinel)",
+                          where);
+    else if (cfg->redis.target.is_unix)
+        config_yaml_error(y, val,
+                          "%s: redis.url must be redis:// or rediss:// (Sentinel gives "
+                          "the host and port)",
+                          where);
 }
 
 static const char *const on_error_names[] = {"closed", "open", NULL};
@@ -637,6 +684,12 @@ static const struct config_yaml_directive redis_directives[] = {
     {"nodes", set_redis_nodes, 0, NULL, false,
      .doc = "Redis Cluster: more nodes to find it from when url's is down (host:port list)",
      .example = "[10.0.0.2:6379, 10.0.0.3:6379]", .alternative = true},
+    {"sentinel", set_redis_sentinel, 0, NULL, false,
+     /* a scalar example, so the reference prints it commented out */
+     .doc = "Redis Sentinel: the master (by name) is where the Sentinels (host:port, "
+            "26379) say, followed across failovers; url gives credentials, db, TLS",
+     .example = "{ master: mymaster, nodes: [10.0.0.2:26379, 10.0.0.3:26379, 10.0.0.4:26379] }",
+     .alternative = true},
     {"prefix", set_redis_prefix, offsetof(struct config, redis.prefix), NULL, false,
      .doc = "starts every key", .example = "\"sluice:\""},
     {"timeout", config_yaml_set_dur32_pos, offsetof(struct config, redis.timeout_ms), NULL, false,

@@ -92,7 +92,7 @@ parse_hostport(const char *p, size_t len, struct redis_target *t, const char **w
     }
     memcpy(t->host, host, host_len);
     t->host[host_len] = '\0';
-    unsigned port = 6379;
+    unsigned port = t->port > 0 ? (unsigned)t->port : 6379; /* a caller's default */
     if (colon != NULL &&
         (parse_uint(colon + 1, (size_t)(p + len - colon - 1), 65535, &port) < 0 || port == 0)) {
         *why = "port must be 1-65535";
@@ -198,10 +198,11 @@ same_tls(const struct redis_tls_options *a, const struct redis_tls_options *b)
 }
 
 int
-redis_seed_parse(const char *s, struct redis_seed *seed, const char **why)
+redis_seed_parse(const char *s, int default_port, struct redis_seed *seed, const char **why)
 {
     struct redis_target t;
     memset(&t, 0, sizeof(t));
+    t.port = default_port;
     if (s[0] == '\0') {
         *why = "empty address";
         return -1;
@@ -222,6 +223,15 @@ redis_seeds_equal(const struct redis_seed *a, size_t na, const struct redis_seed
         if (a[i].port != b[i].port || strcmp(a[i].host, b[i].host) != 0)
             return false;
     return true;
+}
+
+bool
+redis_sentinel_equal(const char *master_a, const struct redis_seed *a, size_t na,
+                     const char *master_b, const struct redis_seed *b, size_t nb)
+{
+    if ((master_a == NULL) != (master_b == NULL))
+        return false;
+    return master_a == NULL || (strcmp(master_a, master_b) == 0 && redis_seeds_equal(a, na, b, nb));
 }
 
 bool

@@ -55,12 +55,17 @@ struct redis_seed {
     int port;
 };
 
-/* "host:port", "host" (6379) or "[v6]:port" into *seed; 0, or -1 with *why. */
-int redis_seed_parse(const char *s, struct redis_seed *seed, const char **why);
+/* "host:port", "host" (default_port) or "[v6]:port" into *seed; 0, or -1
+ * with *why. */
+int redis_seed_parse(const char *s, int default_port, struct redis_seed *seed, const char **why);
 
 /* True when the two lists hold the same seeds in the same order. */
 bool redis_seeds_equal(const struct redis_seed *a, size_t na, const struct redis_seed *b,
                        size_t nb);
+
+/* True when two redis.sentinel blocks (master NULL: none) are the same. */
+bool redis_sentinel_equal(const char *master_a, const struct redis_seed *a, size_t na,
+                          const char *master_b, const struct redis_seed *b, size_t nb);
 
 /* True when a and b name the same server, credentials, db and TLS settings. */
 bool redis_target_equal(const struct redis_target *a, const struct redis_target *b);

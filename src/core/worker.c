@@ -149,6 +149,9 @@ open_redis(struct worker *w)
         .name = name,
         .seeds = w->cfg->redis.nodes,
         .nseeds = w->cfg->redis.nnodes,
+        .sentinel_master = w->cfg->redis.sentinel.master,
+        .sentinels = w->cfg->redis.sentinel.nodes,
+        .nsentinels = w->cfg->redis.sentinel.nnodes,
     };
     w->redis = redis_client_new(w->base, &opt);
 }
@@ -158,7 +161,10 @@ redis_changed(const struct config *a, const struct config *b)
 {
     return !redis_target_equal(&a->redis.target, &b->redis.target) ||
            a->redis.timeout_ms != b->redis.timeout_ms ||
-           !redis_seeds_equal(a->redis.nodes, a->redis.nnodes, b->redis.nodes, b->redis.nnodes);
+           !redis_seeds_equal(a->redis.nodes, a->redis.nnodes, b->redis.nodes, b->redis.nnodes) ||
+           !redis_sentinel_equal(a->redis.sentinel.master, a->redis.sentinel.nodes,
+                                 a->redis.sentinel.nnodes, b->redis.sentinel.master,
+                                 b->redis.sentinel.nodes, b->redis.sentinel.nnodes);
 }
 
 static bool

@@ -26,6 +26,17 @@
  * away fails its own commands (redis_node.c) and reconnects by itself;
  * the slot map is read again after a MOVED, one CLUSTER SLOTS at a time
  * (a MOVED while one is in flight patches its slot only).
+ *
+ * Sentinel (redis.sentinel): SINGLE from the start, its one node locating
+ * (redis_node.h on_locate): before each connect it asks the Sentinels in
+ * turn, one at a time, over a connection of its own to each (bare nodes,
+ * on the same loop, kept open),
+ *
+ *   SENTINEL get-master-addr-by-name NAME --> [ip, port] --> node connects
+ *        | error, nil, timeout: the next Sentinel; none left: the node
+ *        v                      fails what waits and retries after backoff
+ *
+ * starting with the one that answered last.
  */
 #include "redis/redis_client.h"
 
@@ -51,6 +62,7 @@
 #define REDIS_BUSY_RETRIES 8     /* resends after those, all within the command's timeout */
 #define REDIS_REFRESH_MIN_MS 100 /* between two reads of the slot map */
 #define REDIS_NO_NODE 0xffff
+#define REDIS_MAX_SENTINELS 16
 
 const char redis_error_timeout[] = "redis: timed out";
 const char redis_error_unavailable[] = "redis: unavailable";
@@ -92,6 +104,13 @@ struct redis_client {
     bool refreshing;                  /* a CLUSTER SLOTS is in flight */
     int64_t refresh_us;               /* when the last one was sent */
     uint16_t refresh_node;            /* where it was sent */
+
+    struct redis_node *sentinels[REDIS_MAX_SENTINELS]; /* owns; bare nodes */
+    size_t nsentinels;
+    char master[256];     /* the name the Sentinels know the master by */
+    size_t sentinel_at;   /* the one to ask next */
+    size_t sentinel_left; /* of this lookup, still to ask */
+    bool looking;         /* a SENTINEL command is in flight */
 
     struct ccmd *delayed_head, *delayed_tail; /* waiting to be resent after -TRYAGAIN */
     struct event *delay_timer;                /* owns */
@@ -271,6 +290,108 @@ slots_refresh(struct redis_client *rc)
     resp_encode(cmd, 2, argv, lens);
     rc->refresh_node = any_node(rc);
     redis_node_send(rc->nodes[rc->refresh_node], NULL, cmd, len, false, 0, on_refresh, rc);
+}
+
+/* ---- Sentinel --------------------------------------------------------------- */
+
+static void sentinel_ask(struct redis_client *rc);
+
+/* [ip, port] into host (cap bytes) and *port; -1 if the reply is not that. */
+static int
+sentinel_addr(const redisReply *r, char *host, size_t cap, int *port)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[0]->len == 0 || r->element[0]->len >= cap)
+        return -1;
+    int p = atoi(r->element[1]->str);
+    if (p <= 0 || p > 65535)
+        return -1;
+    memcpy(host, r->element[0]->str, r->element[0]->len + 1);
+    *port = p;
+    return 0;
+}
+
+static void
+on_sentinel(void *arg, const redisReply *r, const char *err)
+{
+    struct redis_client *rc = arg;
+    char host[256];
+    int port;
+    rc->looking = false;
+    if (rc->closing)
+        return;
+    if (err == NULL && sentinel_addr(r, host, sizeof(host), &port) == 0) {
+        redis_node_located(rc->nodes[0], host, port, NULL);
+        return;
+    }
+    log_debug("redis (%s): Sentinel %s: no address of %s: %s", rc->name,
+              redis_node_where(rc->sentinels[rc->sentinel_at]), rc->master,
+              err                          ? err
+              : r->type == REDIS_REPLY_NIL ? "unknown master"
+                                           : "unexpected reply");
+    rc->sentinel_at = (rc->sentinel_at + 1) % rc->nsentinels;
+    if (rc->sentinel_left > 0) {
+        sentinel_ask(rc);
+        return;
+    }
+    redis_node_located(rc->nodes[0], NULL, 0, "no Sentinel knows the master");
+}
+
+static void
+sentinel_ask(struct redis_client *rc)
+{
+    const char *argv[] = {"SENTINEL", "get-master-addr-by-name", rc->master};
+    size_t lens[] = {8, 23, strlen(rc->master)};
+    size_t len = resp_encoded_len(3, lens);
+    char *cmd = xmalloc(len);
+    resp_encode(cmd, 3, argv, lens);
+    rc->looking = true;
+    rc->sentinel_left--;
+    redis_node_send(rc->sentinels[rc->sentinel_at], NULL, cmd, len, false, 0, on_sentinel, rc);
+}
+
+/* The data node is about to connect: where is the master? One lookup at a
+ * time; one under way answers this request too. */
+static void
+on_locate(void *owner, struct redis_node *n)
+{
+    struct redis_client *rc = owner;
+    (void)n;
+    if (rc->looking || rc->closing)
+        return;
+    rc->sentinel_left = rc->nsentinels;
+    sentinel_ask(rc);
+}
+
+static void
+sentinels_open(struct redis_client *rc, const struct redis_client_options *opt)
+{
+    char name[80];
+    snprintf(name, sizeof(name), "%s, sentinel", rc->name);
+    snprintf(rc->master, sizeof(rc->master), "%s", opt->sentinel_master);
+    for (size_t i = 0; i < opt->nsentinels && i < REDIS_MAX_SENTINELS; i++) {
+        /* plain TCP, no password: redis.url's credentials are the data node's */
+        struct redis_target t;
+        memset(&t, 0, sizeof(t));
+        snprintf(t.host, sizeof(t.host), "%s", opt->sentinels[i].host);
+        t.port = opt->sentinels[i].port;
+        struct redis_node_options o = {
+            .target = &t, .timeout_ms = rc->timeout_ms, .name = name, .bare = true};
+        rc->sentinels[rc->nsentinels++] = redis_node_new(rc->base, &o);
+    }
+    struct redis_node_options opt_data = {
+        .target = &rc->target,
+        .timeout_ms = rc->timeout_ms,
+        .observe = rc->observe,
+        .name = rc->name,
+        .on_idle = on_idle,
+        .on_locate = on_locate,
+        .owner = rc,
+    };
+    rc->mode = MODE_SINGLE;
+    rc->nodes[0] = redis_node_new(rc->base, &opt_data);
+    rc->nnodes = 1;
 }
 
 /* ---- commands --------------------------------------------------------------- */
@@ -477,6 +598,10 @@ redis_client_new(struct event_base *base, const struct redis_client_options *opt
     memset(rc->slots, 0xff, sizeof(rc->slots));
     rc->delay_timer = evtimer_new(base, on_delay, rc);
     rc->defer = event_new(base, -1, 0, on_defer, rc);
+    if (opt->sentinel_master != NULL && opt->nsentinels > 0) {
+        sentinels_open(rc, opt);
+        return rc;
+    }
     node_add_probing(rc, rc->target.is_unix ? rc->target.path : rc->target.host,
                      strlen(rc->target.is_unix ? rc->target.path : rc->target.host),
                      rc->target.port, true);
@@ -504,6 +629,9 @@ redis_client_free(struct redis_client *rc)
     /* each fails its commands with closed; a ccmd then finishes (closing) */
     for (size_t i = 0; i < rc->nnodes; i++)
         redis_node_free(rc->nodes[i]);
+    /* a lookup in flight fails with closed: on_sentinel sees closing */
+    for (size_t i = 0; i < rc->nsentinels; i++)
+        redis_node_free(rc->sentinels[i]);
     event_free(rc->delay_timer);
     event_free(rc->defer);
     free(rc);

@@ -13,6 +13,11 @@
  * followed. Callers never see nodes or connections. Which of the two the
  * client talks to is found at its first connect (CLUSTER SLOTS).
  *
+ * With Sentinel (options.sentinel_master) it is a single Redis whose
+ * address the Sentinels give, asked again before every reconnect and after
+ * a -READONLY reply, so the client follows a failover: meanwhile commands
+ * fail with redis_error_unavailable (or time out), as when Redis is down.
+ *
  * The protocol is hiredis's: its reply reader (redisReader) and command
  * formatter (redisFormatCommandArgv) over a socket this module drives with
  * a libevent event, so TLS (OpenSSL, rediss://) sits under it unchanged.
@@ -59,6 +64,12 @@ struct redis_client_options {
      * (copied); none for a single Redis. */
     const struct redis_seed *seeds;
     size_t nseeds;
+    /* redis.sentinel: the master named sentinel_master, as the Sentinels
+     * (copied) name it; then there are no seeds, and target gives the
+     * credentials, db and TLS but not the address. NULL: no Sentinel. */
+    const char *sentinel_master;
+    const struct redis_seed *sentinels;
+    size_t nsentinels;
 };
 
 /* Creates the client and starts connecting (no callback runs inside this

@@ -7,19 +7,21 @@
  * Connection states:
  *
  *   DOWN --retry timer (backoff 50 ms doubling to 2 s)--> CONNECTING
- *    ^                                                      | connect(2) done
+ *    ^  \                                                  ^ | connect(2) done
+ *    |   +-(on_locate set)--> LOCATING --redis_node_located-+ |
  *    |                                             (rediss) v
  *    +---- break: EOF, error, protocol error, ------- TLS handshake
  *    |     connect or setup timed out, stall              |
  *    |                                                    v
- *    +------------------------------------------- SETUP: AUTH, SELECT,
+ *    +------------------------------------------- SETUP: AUTH, SELECT, ROLE
+ *    |                                              (locating only: a master?),
  *    |                                              SCRIPT LOAD each (SHA checked)
  *    |                                                    | last setup reply
  *    +------------------------------------------------ READY
  *
  * Queues of struct pending, each FIFO:
  *
- *   waiting   issued before READY; formatted, not yet written. Moved to
+ *   waiting   issued before READY (LOCATING too); formatted, not yet written. Moved to
  *             out + inflight on READY, failed with unavailable on a break.
  *   inflight  in out or written, one per reply to come, in order. A
  *             timed-out entry stays (its callback has fired) so that its
@@ -78,6 +80,7 @@ enum pending_kind {
     PENDING_RELOAD, /* SCRIPT LOAD before a NOSCRIPT retry */
     PENDING_PROBE,  /* CLUSTER SLOTS of the connect sequence: handed to on_probe */
     PENDING_ASKING, /* ASKING before an -ASK redirected command; reply dropped */
+    PENDING_ROLE,   /* ROLE of a located node's connect sequence: must say master */
 };
 
 struct pending {
@@ -100,7 +103,7 @@ struct pending_list {
     struct pending *head, *tail;
 };
 
-enum redis_state { RS_DOWN, RS_CONNECTING, RS_TLS, RS_SETUP, RS_READY };
+enum redis_state { RS_DOWN, RS_LOCATING, RS_CONNECTING, RS_TLS, RS_SETUP, RS_READY };
 enum redis_logged { LOGGED_NONE, LOGGED_UP, LOGGED_DOWN };
 
 struct redis_node {
@@ -112,6 +115,8 @@ struct redis_node {
     bool probe;
     redis_node_probe_cb on_probe;
     redis_node_idle_cb on_idle;
+    redis_node_locate_cb on_locate;
+    bool bare;
     void *owner; /* borrowed */
     char where[300]; /* the server, for log lines */
 
@@ -463,6 +468,10 @@ setup_start(struct redis_node *rc)
     rc->read_want = REDIS_IO_WANT_READ;
     io_update(rc);
     rc->setup_left = 0;
+    if (rc->bare) {
+        become_ready(rc);
+        return;
+    }
     if (t->pass[0] != '\0') {
         /* AUTH user pass (Redis 6 ACL) or AUTH pass */
         const char *argv[3] = {"AUTH", t->user, t->pass};
@@ -480,6 +489,14 @@ setup_start(struct redis_node *rc)
         const char *argv[] = {"SELECT", db};
         size_t lens[] = {6, strlen(db)};
         send_internal(rc, PENDING_SETUP, "SELECT", NULL, 2, argv, lens);
+        rc->setup_left++;
+    }
+    if (rc->on_locate != NULL) {
+        /* Sentinel's answer may be stale (a failover under way, a
+         * partitioned sentinel): only a master will do. */
+        const char *argv[] = {"ROLE"};
+        size_t lens[] = {4};
+        send_internal(rc, PENDING_ROLE, "ROLE", NULL, 1, argv, lens);
         rc->setup_left++;
     }
     if (rc->probe) {
@@ -592,7 +609,7 @@ conn_start(struct redis_node *rc)
 {
     char err[256];
     const char *why = err;
-    SL_ASSERT(rc->state == RS_DOWN);
+    SL_ASSERT(rc->state == RS_DOWN || rc->state == RS_LOCATING);
     if (rc->target.tls && rc->tls_ctx == NULL) {
         rc->tls_ctx = redis_tls_ctx_new(&rc->target.tls_opt, rc->target.host, err, sizeof(err));
         if (rc->tls_ctx == NULL)
@@ -613,8 +630,23 @@ conn_start(struct redis_node *rc)
     return;
 
 fail:
+    if (rc->state == RS_LOCATING) {
+        conn_break(rc, why); /* commands wait: fail them */
+        return;
+    }
     log_state(rc, false, why);
     retry_schedule(rc);
+}
+
+/* DOWN (or new) -> LOCATING: commands wait while the owner looks up the
+ * address, within the connect limit. */
+static void
+locate_start(struct redis_node *rc)
+{
+    rc->state = RS_LOCATING;
+    rc->connect_deadline_us = clock_now_us() + (int64_t)connect_limit_ms(rc) * 1000;
+    timer_arm(rc, rc->connect_deadline_us);
+    rc->on_locate(rc->owner, rc);
 }
 
 /*
@@ -655,7 +687,11 @@ static void
 on_retry(evutil_socket_t fd, short what, void *arg)
 {
     struct redis_node *rc = arg;
-    if (rc->state == RS_DOWN && !rc->retired)
+    if (rc->retired)
+        return;
+    if (rc->on_locate != NULL && rc->state <= RS_LOCATING)
+        locate_start(rc);
+    else if (rc->state == RS_DOWN)
         conn_start(rc);
 }
 
@@ -679,6 +715,12 @@ setup_reply(struct redis_node *rc, struct pending *p, const redisReply *r)
         conn_break(rc, why);
         return;
     }
+    if (p->kind == PENDING_ROLE &&
+        (r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
+         r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "master") != 0)) {
+        conn_break(rc, "ROLE: not a master (Sentinel's answer is out of date)");
+        return;
+    }
     if (--rc->setup_left == 0)
         become_ready(rc);
 }
@@ -689,12 +731,19 @@ is_noscript(const redisReply *r)
     return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
+static bool
+is_readonly(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "READONLY", 8) == 0;
+}
+
 /* Handles one reply to p (popped from inflight); p is freed or re-sent. */
 static void
 handle_reply(struct redis_node *rc, struct pending *p, const redisReply *r)
 {
     switch (p->kind) {
     case PENDING_SETUP:
+    case PENDING_ROLE:
         setup_reply(rc, p, r);
         break;
     case PENDING_RELOAD:
@@ -717,6 +766,17 @@ handle_reply(struct redis_node *rc, struct pending *p, const redisReply *r)
         }
         __attribute__((fallthrough)); /* then delivered like any reply */
     case PENDING_USER:
+        if (rc->on_locate != NULL && is_readonly(r)) {
+            /* demoted to a replica by a failover: this command did not
+             * run; it and those behind it fail, and the master is looked
+             * up again (then the connection's end is the break's) */
+            if (has_callback(p))
+                deliver(rc, p, NULL, redis_error_unavailable);
+            pending_free(p);
+            if (rc->state >= RS_SETUP)
+                conn_break(rc, "READONLY: demoted to a replica");
+            return;
+        }
         if (has_callback(p))
             deliver(rc, p, r, NULL);
         break;
@@ -873,12 +933,13 @@ on_timer(evutil_socket_t fd, short what, void *arg)
     struct redis_node *rc = arg;
     int64_t now = clock_now_us();
     rc->timer_at_us = 0;
-    if (rc->state >= RS_CONNECTING && rc->state < RS_READY && now >= rc->connect_deadline_us) {
-        conn_break(rc, rc->state == RS_SETUP ? "no reply to AUTH/SELECT/SCRIPT LOAD in time"
-                                             : "connect timed out");
+    if (rc->state >= RS_LOCATING && rc->state < RS_READY && now >= rc->connect_deadline_us) {
+        conn_break(rc, rc->state == RS_SETUP      ? "no reply to AUTH/SELECT/SCRIPT LOAD in time"
+                       : rc->state == RS_LOCATING ? "no address from Sentinel in time"
+                                                  : "connect timed out");
     }
     int64_t next = expire_waiting(rc, now);
-    if (rc->state >= RS_CONNECTING && rc->state < RS_READY)
+    if (rc->state >= RS_LOCATING && rc->state < RS_READY)
         next = min_deadline(next, rc->connect_deadline_us);
     int64_t in = rc->state >= RS_SETUP ? expire_inflight(rc, now) : 0;
     if (in != 0 && in <= now && rc->inflight.head != NULL && !has_callback(rc->inflight.head)) {
@@ -918,6 +979,8 @@ redis_node_new(struct event_base *base, const struct redis_node_options *opt)
     rc->probe = opt->probe;
     rc->on_probe = opt->on_probe;
     rc->on_idle = opt->on_idle;
+    rc->on_locate = opt->on_locate;
+    rc->bare = opt->bare;
     rc->owner = opt->owner;
     redis_target_describe(&rc->target, rc->where, sizeof(rc->where));
     rc->fd = -1;
@@ -928,7 +991,16 @@ redis_node_new(struct event_base *base, const struct redis_node_options *opt)
     rc->defer = event_new(base, -1, 0, on_defer, rc);
     rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
     rc->state = RS_DOWN;
-    conn_start(rc);
+    if (rc->on_locate != NULL) {
+        /* commands wait from now on; the owner is asked from the retry
+         * event, not inside this call */
+        rc->state = RS_LOCATING;
+        rc->connect_deadline_us = clock_now_us() + (int64_t)connect_limit_ms(rc) * 1000;
+        timer_arm(rc, rc->connect_deadline_us);
+        event_active(rc->retry, EV_TIMEOUT, 0);
+    } else {
+        conn_start(rc);
+    }
     return rc;
 }
 
@@ -995,6 +1067,7 @@ submit(struct redis_node *rc, struct pending *p)
         send_pending(rc, p);
         timer_arm(rc, p->deadline_us);
         break;
+    case RS_LOCATING:
     case RS_CONNECTING:
     case RS_TLS:
     case RS_SETUP:
@@ -1021,6 +1094,28 @@ redis_node_send(struct redis_node *rc, const struct redis_script *script, char *
     if (deadline_us != 0)
         p->deadline_us = deadline_us;
     submit(rc, p);
+}
+
+void
+redis_node_located(struct redis_node *rc, const char *host, int port, const char *why)
+{
+    if (rc->state != RS_LOCATING || rc->closing)
+        return;
+    if (host == NULL || strlen(host) >= sizeof(rc->target.host)) {
+        conn_break(rc, host == NULL ? why : "Sentinel: the master's address is too long");
+        return;
+    }
+    if (rc->target.is_unix || port != rc->target.port || strcmp(host, rc->target.host) != 0) {
+        rc->target.is_unix = false;
+        memcpy(rc->target.host, host, strlen(host) + 1);
+        rc->target.port = port;
+        /* its default server name is the host's */
+        redis_tls_ctx_free(rc->tls_ctx);
+        rc->tls_ctx = NULL;
+        redis_target_describe(&rc->target, rc->where, sizeof(rc->where));
+        log_info("redis (%s): Sentinel names %s the master", rc->name, rc->where);
+    }
+    conn_start(rc);
 }
 
 void

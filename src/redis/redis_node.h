@@ -27,6 +27,10 @@ typedef void (*redis_node_probe_cb)(void *owner, struct redis_node *n,
 /* A retired node holds no caller's command any more: the owner may free it
  * (from another event). May be called more than once. */
 typedef void (*redis_node_idle_cb)(void *owner);
+/* A locating node (Sentinel) is about to connect: the owner finds the
+ * server's address and answers with redis_node_located, from another
+ * event (never inside this call). */
+typedef void (*redis_node_locate_cb)(void *owner, struct redis_node *n);
 
 struct redis_node_options {
     const struct redis_target *target; /* copied */
@@ -36,7 +40,14 @@ struct redis_node_options {
     bool probe; /* send CLUSTER SLOTS at connect (until redis_node_set_probe) */
     redis_node_probe_cb on_probe;
     redis_node_idle_cb on_idle;
-    void *owner; /* borrowed; passed to the two callbacks */
+    /* Set: the node asks on_locate where to connect before each connect
+     * (target's host and port are replaced by the answer), checks with
+     * ROLE that the server is a master, and treats a -READONLY reply (the
+     * server was demoted) as a break: that command fails with
+     * redis_error_unavailable, the connection closes, a lookup follows. */
+    redis_node_locate_cb on_locate;
+    bool bare;   /* no AUTH, SELECT or SCRIPT LOAD at connect: a Sentinel */
+    void *owner; /* borrowed; passed to the callbacks */
 };
 
 struct redis_node *redis_node_new(struct event_base *base, const struct redis_node_options *opt);
@@ -46,6 +57,12 @@ void redis_node_free(struct redis_node *n);
 
 /* Stops reconnecting; on_idle fires once no caller's command is pending. */
 void redis_node_retire(struct redis_node *n);
+
+/* The answer to on_locate: host (NUL-terminated, copied) and port, or host
+ * NULL and why (static or copied) when it was not found; then the node
+ * fails what waits for it with redis_error_unavailable and tries again
+ * after its backoff. Ignored unless the node is locating. */
+void redis_node_located(struct redis_node *n, const char *host, int port, const char *why);
 
 void redis_node_set_probe(struct redis_node *n, bool probe);
 void redis_node_stats(const struct redis_node *n, struct redis_client_stats *out);

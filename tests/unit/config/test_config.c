@@ -416,6 +416,25 @@ static const struct {
      ":6:15: redis.url: bad Redis URL: not a redis://, rediss:// or unix:// URL"},
     {"bad redis seed", HEAD "routes: [ { upstream: llm } ]\nredis: { nodes: [a:1, \"b:0\"] }\n",
      ":6:23: redis.nodes[1]: bad host:port 'b:0': port must be 1-65535"},
+    {"sentinel without master",
+     HEAD "routes: [ { upstream: llm } ]\nredis: { sentinel: { nodes: [a] } }\n",
+     ":6:20: redis.sentinel: missing required key 'master'"},
+    {"sentinel without nodes",
+     HEAD "routes: [ { upstream: llm } ]\nredis: { sentinel: { master: m, nodes: [] } }\n",
+     ":6:40: redis.sentinel.nodes: at least one Sentinel"},
+    {"bad sentinel node",
+     HEAD
+     "routes: [ { upstream: llm } ]\nredis: { sentinel: { master: m, nodes: [\"a:99999\"] } }\n",
+     ":6:41: redis.sentinel.nodes[0]: bad host:port 'a:99999': port must be 1-65535"},
+    {"sentinel and cluster",
+     HEAD
+     "routes: [ { upstream: llm } ]\nredis: { nodes: [a], sentinel: { master: m, nodes: [b] } }\n",
+     ":6:32: redis.sentinel: not with redis.nodes (a Redis Cluster has no Sentinel)"},
+    {"sentinel and a unix url",
+     HEAD "routes: [ { upstream: llm } ]\nredis: { url: \"unix:///r.sock\", sentinel: { master: m, "
+          "nodes: [b] } }\n",
+     ":6:43: redis.sentinel: redis.url must be redis:// or rediss:// (Sentinel gives the host and "
+     "port)"},
     {"admin without token", HEAD "routes: [ { upstream: llm } ]\nadmin: { listen: 127.0.0.1:1 }\n",
      ":6:8: admin: missing required key 'token'"},
     {"cache without ttl", HEAD "routes: [ { upstream: llm, cache: { scope: user } } ]\n",
