@@ -126,31 +126,43 @@ req_consume_body_at_hand(struct req *req)
     return http_msg_complete(&req->body_parser);
 }
 
-bool
-pipeline_observes_body(const struct req *req)
+/* A stage observes a request's bodies only while it holds state for it
+ * (pipeline.h): the plain proxy path pays no observer call. */
+static bool
+observing(const struct req *req, unsigned i, bool request_body)
+{
+    const struct stage *st = req->stages_[i];
+    return req->stage_data[i] != NULL &&
+           (request_body ? st->on_request_body != NULL : st->on_response_body != NULL);
+}
+
+static bool
+any_observer(const struct req *req, bool request_body)
 {
     for (unsigned i = 0; i < req->stages_run_; i++) {
-        if (req->stages_[i]->on_response_body != NULL)
+        if (observing(req, i, request_body))
             return true;
     }
     return false;
 }
 
 bool
+pipeline_observes_body(const struct req *req)
+{
+    return any_observer(req, false);
+}
+
+bool
 pipeline_observes_request_body(const struct req *req)
 {
-    for (unsigned i = 0; i < req->stages_run_; i++) {
-        if (req->stages_[i]->on_request_body != NULL)
-            return true;
-    }
-    return false;
+    return any_observer(req, true);
 }
 
 void
 pipeline_request_body(struct req *req, const char *p, size_t len)
 {
     for (unsigned i = 0; i < req->stages_run_; i++) {
-        if (req->stages_[i]->on_request_body != NULL)
+        if (observing(req, i, true))
             req->stages_[i]->on_request_body(req, p, len);
     }
 }
@@ -159,7 +171,7 @@ void
 pipeline_response_body(struct req *req, const char *p, size_t len)
 {
     for (unsigned i = 0; i < req->stages_run_; i++) {
-        if (req->stages_[i]->on_response_body != NULL)
+        if (observing(req, i, false))
             req->stages_[i]->on_response_body(req, p, len);
     }
 }

@@ -440,9 +440,24 @@ send_check(struct admission *a)
                         cc.argv, cc.arglen, on_check, a);
 }
 
+/* Nothing to check: no session, and no anonymous limits that apply (most
+ * requests of an auth: none route). Decided before any allocation. */
+static bool
+nothing_to_check(const struct req *req)
+{
+    if (req->id.session[0] != '\0' || req->id.user[0] != '\0')
+        return false;
+    const struct config *cfg = req->cfg;
+    return !cfg->has_anonymous || cfg->anonymous.nlimits == 0 || req->conn == NULL;
+}
+
 static void
 ratelimit_run(struct req *req)
 {
+    if (nothing_to_check(req)) {
+        req_next(req); /* stage_data stays NULL: no observer, nothing to settle */
+        return;
+    }
     struct admission *a = xcalloc(1, sizeof(*a));
     a->req = req;
     llm_usage_scan_init(&a->usage);

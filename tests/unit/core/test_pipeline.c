@@ -43,6 +43,7 @@ static void
 async_run(struct req *req)
 {
     note("a");
+    req->stage_data[req->stage] = req; /* holds state: its body observer runs */
     struct timeval tv = {0, 1000};
     event_base_once(base, -1, EV_TIMEOUT, resume, req, &tv);
 }
@@ -191,8 +192,19 @@ observe_request(struct req *req, const char *p, size_t len)
 {
     note(len == 3 && memcmp(p, "abc", 3) == 0 ? "q" : "?");
 }
+/* Passes on, holding state for the request (stage_data), so that its
+ * request-body observer runs. */
+static void
+holding_run(struct req *req)
+{
+    note("p");
+    req->stage_data[req->stage] = req;
+    req_next(req);
+}
 static const struct stage requests = {
-    .name = "requests", .run = pass_run, .on_request_body = observe_request};
+    .name = "requests", .run = holding_run, .on_request_body = observe_request};
+static const struct stage idle_observer = {
+    .name = "idle", .run = pass_run, .on_request_body = observe_request};
 
 static void
 test_request_body_observed_by_stages_that_ran(void)
@@ -202,6 +214,12 @@ test_request_body_observed_by_stages_that_ran(void)
     pipeline_start(&req, plain, 1, &ops);
     ok(!pipeline_observes_request_body(&req), "no stage observes the request body");
     pipeline_done(&req);
+    const struct stage *const idle[] = {&idle_observer};
+    pipeline_start(&req, idle, 1, &ops);
+    ok(!pipeline_observes_request_body(&req),
+       "an observer without state for the request (stage_data NULL) is not called");
+    pipeline_done(&req);
+    memset(req.stage_data, 0, sizeof(req.stage_data));
     const struct stage *const stages[] = {&requests, &refuse, &requests};
     trace[0] = '\0';
     pipeline_start(&req, stages, 3, &ops);
