@@ -219,7 +219,7 @@ begin_drain(struct worker *w)
         conn_drain(c);
         c = next;
     }
-    if (w->nconns == 0)
+    if (w->nconns == 0 && w->nbackground == 0)
         event_base_loopbreak(w->base);
 }
 
@@ -335,7 +335,21 @@ void
 worker_conn_closed(struct worker *w)
 {
     w->nconns--;
-    if (w->draining && w->nconns == 0)
+    if (w->draining && w->nconns == 0 && w->nbackground == 0)
+        event_base_loopbreak(w->base);
+}
+
+void
+worker_background_begin(struct worker *w)
+{
+    w->nbackground++;
+}
+
+void
+worker_background_end(struct worker *w)
+{
+    w->nbackground--;
+    if (w->draining && w->nconns == 0 && w->nbackground == 0)
         event_base_loopbreak(w->base);
 }
 

@@ -56,6 +56,7 @@ struct worker {
     struct conn *idle_head, *idle_tail; /* borrowed: idle connections, oldest first */
     struct conn *busy;                  /* borrowed: connections with a request */
     unsigned nconns;
+    unsigned nbackground; /* exchanges of the gateway's own (cache refreshes) */
     struct conn_timer *free_timers; /* owns: timers of connections that went idle */
     struct event *sweep_ev;         /* owns: periodic idle sweep */
     bool draining;
@@ -64,6 +65,11 @@ struct worker {
     char rid_seed_hex[16]; /* request ids: a random seed, in hex, then a counter */
     uint64_t rid_counter;
 };
+
+/* A background exchange begins or ends: a draining worker waits for them
+ * as for its connections. */
+void worker_background_begin(struct worker *w);
+void worker_background_end(struct worker *w);
 
 /* Creates the worker and binds its listening sockets; the thread is not
  * started yet. Returns NULL (after logging) when binding fails. */

@@ -66,13 +66,20 @@ directive(struct http_cache_control *cc, const char *p, size_t len)
     else if (name_is(p, nlen, "stale-if-error") && v != NULL &&
              cc->stale_if_error_s == HTTP_CC_UNSET)
         cc->stale_if_error_s = delta_seconds(v, vlen);
+    else if (name_is(p, nlen, "stale-while-revalidate") && v != NULL &&
+             cc->stale_while_revalidate_s == HTTP_CC_UNSET)
+        cc->stale_while_revalidate_s = delta_seconds(v, vlen);
 }
 
 void
 http_cache_control_parse(const struct http_head *head, struct http_cache_control *out)
 {
     *out = (struct http_cache_control){
-        .max_age_s = HTTP_CC_UNSET, .s_maxage_s = HTTP_CC_UNSET, .stale_if_error_s = HTTP_CC_UNSET};
+        .max_age_s = HTTP_CC_UNSET,
+        .s_maxage_s = HTTP_CC_UNSET,
+        .stale_if_error_s = HTTP_CC_UNSET,
+        .stale_while_revalidate_s = HTTP_CC_UNSET,
+    };
     for (unsigned i = 0; i < head->nheaders; i++) {
         const struct http_header *h = &head->headers[i];
         if (!name_is(h->name.p, h->name.len, "cache-control"))

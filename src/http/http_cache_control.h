@@ -20,6 +20,7 @@ struct http_cache_control {
     int64_t max_age_s;  /* HTTP_CC_UNSET when absent */
     int64_t s_maxage_s; /* HTTP_CC_UNSET when absent */
     int64_t stale_if_error_s; /* RFC 5861; HTTP_CC_UNSET when absent */
+    int64_t stale_while_revalidate_s; /* RFC 5861; HTTP_CC_UNSET when absent */
 };
 
 void http_cache_control_parse(const struct http_head *head, struct http_cache_control *out);

@@ -43,6 +43,15 @@ static void start_upstream(struct req *req, int exclude, bool fresh);
 static void pump_request(struct req *req);
 static void pump_response(struct req *req);
 static bool retry_on_fresh_connection(struct req *req);
+static void proxy_upstream_readable(struct upstream_conn *uc);
+static void proxy_upstream_writable(struct upstream_conn *uc);
+static void proxy_upstream_timeout(struct upstream_conn *uc);
+
+static const struct upstream_handler proxy_handler = {
+    .readable = proxy_upstream_readable,
+    .writable = proxy_upstream_writable,
+    .timeout = proxy_upstream_timeout,
+};
 
 /* Writes head[*head_sent..] then body[0..body_len) with one writev;
  * *body_written says how much of body went. A short write means the
@@ -145,13 +154,9 @@ upstream_failed(struct req *req, unsigned status, const char *kind, const char *
 }
 
 void
-proxy_forward(struct req *req)
+proxy_build_request_head(struct req *req, struct strbuf *out)
 {
     struct conn *c = req->conn;
-    c->state = CONN_EXCHANGE;
-    /* A stage that waited on Redis left its backstop deadline armed: the
-     * exchange sets its own from here on. */
-    conn_set_deadline(c, 0);
     char peer_ip[INET6_ADDRSTRLEN];
     struct http_forward_request fr = {
         .head = &req->head,
@@ -163,7 +168,18 @@ proxy_forward(struct req *req)
         .extra = {req->upstream_extra.p, req->upstream_extra.len},
         .credentials = auth_credentials(req->cfg),
     };
-    http_headers_build_request(&req->out, &fr);
+    http_headers_build_request(out, &fr);
+}
+
+void
+proxy_forward(struct req *req)
+{
+    struct conn *c = req->conn;
+    c->state = CONN_EXCHANGE;
+    /* A stage that waited on Redis left its backstop deadline armed: the
+     * exchange sets its own from here on. */
+    conn_set_deadline(c, 0);
+    proxy_build_request_head(req, &req->out);
     req->req_body_done = http_msg_complete(&req->body_parser);
     http_msg_parser_init(&req->resp_parser, HTTP_MSG_RESPONSE, req->head_only);
     req->reached_upstream = true;
@@ -178,7 +194,7 @@ start_upstream(struct req *req, int exclude, bool fresh)
     bool temporary;
     struct upstream_pool *pool = pool_for(req, &temporary);
     const char *err = NULL;
-    struct upstream_conn *uc = upstream_pool_acquire(pool, req, exclude, fresh, &err);
+    struct upstream_conn *uc = upstream_pool_acquire(pool, &proxy_handler, req, exclude, fresh, &err);
     if (temporary)
         upstream_pool_retire(pool);
     if (uc == NULL) {
@@ -379,10 +395,10 @@ upstream_eof(struct req *req)
     upstream_failed(req, 502, "reset", "upstream closed the connection mid-response");
 }
 
-void
+static void
 proxy_upstream_readable(struct upstream_conn *uc)
 {
-    struct req *req = uc->req;
+    struct req *req = uc->owner;
     long n = upstream_conn_read(uc);
     if (n == 0 || n == -1) {
         upstream_eof(req);
@@ -404,10 +420,10 @@ connect_succeeded(struct upstream_conn *uc)
     return err == 0;
 }
 
-void
+static void
 proxy_upstream_writable(struct upstream_conn *uc)
 {
-    struct req *req = uc->req;
+    struct req *req = uc->owner;
     if (uc->connecting) {
         if (!connect_succeeded(uc)) {
             int server = (int)uc->server;
@@ -429,10 +445,10 @@ proxy_upstream_writable(struct upstream_conn *uc)
     pump_request(req);
 }
 
-void
+static void
 proxy_upstream_timeout(struct upstream_conn *uc)
 {
-    struct req *req = uc->req;
+    struct req *req = uc->owner;
     if (uc->connecting) {
         upstream_pool_mark_failed(uc);
         upstream_failed(req, 504, "timeout", "upstream connect timed out");
@@ -477,22 +493,25 @@ build_response_head(struct req *req)
     http_headers_build_response(&req->resp_out, &fr);
 }
 
-/* A body-less final response (a 304 to the cache's revalidation) that a
- * stage answers in place of: the upstream connection goes back to its pool
- * and the stage's response goes to the client. */
+/* A final response that a stage answers in place of (a 304 to the
+ * cache's revalidation, a 5xx a stale entry stands in for): the stage's
+ * response goes to the client, and the upstream connection back to its
+ * pool when the upstream's response ended with its head (else it is
+ * closed: its body is not wanted). */
 static bool
 answered_instead(struct req *req)
 {
     const struct http_head *h = &req->resp_head;
-    if (h->status < 200 || h->status == 101 || !http_msg_complete(&req->resp_parser) ||
-        !request_fully_sent(req))
+    if (h->status < 200 || h->status == 101 || !request_fully_sent(req))
         return false;
     const struct http_stored_response *instead = pipeline_response_replace(req);
     if (instead == NULL)
         return false;
-    bool reusable = h->keep_alive && h->body != HTTP_BODY_UNTIL_CLOSE &&
+    bool whole = http_msg_complete(&req->resp_parser);
+    bool reusable = whole && h->keep_alive && h->body != HTTP_BODY_UNTIL_CLOSE &&
                     req->head.version_minor == 1;
-    req->up->in->start += h->head_len;
+    if (whole)
+        req->up->in->start += h->head_len;
     release_upstream(req, reusable);
     struct stage_reply r = {.status = instead->status, .stored = instead};
     conn_reply(req->conn, &r);

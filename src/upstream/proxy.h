@@ -17,18 +17,19 @@
 
 struct req;
 struct conn;
-struct upstream_conn;
+struct strbuf;
 
 /* The pipeline's forward callback: starts the exchange. */
 void proxy_forward(struct req *req);
 
-/* Event entry points, from conn.c and upstream_pool.c. */
+/* Appends the head req would send upstream (as proxy_forward sends it):
+ * for a fetch of the gateway's own made on the request's behalf. */
+void proxy_build_request_head(struct req *req, struct strbuf *out);
+
+/* Event entry points, from conn.c. */
 void proxy_client_readable(struct conn *c);
 void proxy_client_writable(struct conn *c);
 void proxy_client_timeout(struct conn *c);
-void proxy_upstream_readable(struct upstream_conn *uc);
-void proxy_upstream_writable(struct upstream_conn *uc);
-void proxy_upstream_timeout(struct upstream_conn *uc);
 
 /* The client connection is closing under an active exchange. */
 void proxy_abort(struct req *req);

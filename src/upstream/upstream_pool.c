@@ -20,7 +20,6 @@
 #include "config/config.h"
 #include "sluice.h"
 #include "core/worker.h"
-#include "upstream/proxy.h"
 #include "util/bufpool.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -53,6 +52,12 @@ const struct config_upstream *
 upstream_pool_upstream(const struct upstream_pool *pool)
 {
     return pool->up;
+}
+
+struct event_base *
+upstream_pool_base(const struct upstream_pool *pool)
+{
+    return pool->worker->base;
 }
 
 unsigned
@@ -169,15 +174,15 @@ static void
 on_event(evutil_socket_t fd, short what, void *arg)
 {
     struct upstream_conn *uc = arg;
-    if (uc->req == NULL) {
+    if (uc->handler == NULL) {
         /* Idle: any readiness means the upstream closed it or misbehaved. */
         drop_idle(uc);
         return;
     }
     if (what & EV_WRITE)
-        proxy_upstream_writable(uc);
+        uc->handler->writable(uc);
     else
-        proxy_upstream_readable(uc);
+        uc->handler->readable(uc);
 }
 
 static void
@@ -190,10 +195,10 @@ on_timer(evutil_socket_t fd, short what, void *arg)
         arm_timer(uc, wait_ms);
     if (st != DEADLINE_EXPIRED)
         return;
-    if (uc->req == NULL)
+    if (uc->handler == NULL)
         drop_idle(uc);
     else
-        proxy_upstream_timeout(uc);
+        uc->handler->timeout(uc);
 }
 
 /* Round robin over servers not marked down; when all are down, plain round
@@ -262,8 +267,8 @@ connect_server(struct upstream_pool *pool, unsigned server, const char **err, bo
 }
 
 struct upstream_conn *
-upstream_pool_acquire(struct upstream_pool *pool, struct req *req, int exclude, bool fresh,
-                      const char **err)
+upstream_pool_acquire(struct upstream_pool *pool, const struct upstream_handler *handler,
+                      void *owner, int exclude, bool fresh, const char **err)
 {
     struct upstream_conn *uc = pool->idle;
     if (uc != NULL && exclude < 0 && !fresh) {
@@ -293,7 +298,8 @@ upstream_pool_acquire(struct upstream_pool *pool, struct req *req, int exclude, 
             return NULL;
         }
     }
-    uc->req = req;
+    uc->handler = handler;
+    uc->owner = owner;
     pool->nactive++;
     return uc;
 }
@@ -312,7 +318,8 @@ upstream_pool_release(struct upstream_conn *uc, bool reusable)
 {
     struct upstream_pool *pool = uc->pool;
     pool->nactive--;
-    uc->req = NULL;
+    uc->handler = NULL;
+    uc->owner = NULL;
     uc->connecting = false;
     if (!reusable || pool->retired || (uc->in != NULL && buf_len(uc->in) > 0)) {
         conn_free(uc);

@@ -19,9 +19,17 @@ struct worker;
 struct config_upstream;
 struct buf;
 struct event;
-struct req;
 
 struct upstream_pool;
+struct upstream_conn;
+
+/* Who drives a connection while it is lent out: the proxy (an exchange
+ * for a client) or a fetch of the gateway's own (upstream_fetch.h). */
+struct upstream_handler {
+    void (*readable)(struct upstream_conn *uc);
+    void (*writable)(struct upstream_conn *uc); /* also: a connect finished */
+    void (*timeout)(struct upstream_conn *uc);
+};
 
 struct upstream_conn {
     struct upstream_pool *pool; /* borrowed; outlives its conns */
@@ -32,7 +40,8 @@ struct upstream_conn {
     struct event *timer;      /* owns */
     struct deadline deadline; /* of the current wait; timer armed lazily */
     struct buf *in;           /* owns; NULL while idle */
-    struct req *req;          /* borrowed: the exchange using it; NULL when idle */
+    const struct upstream_handler *handler; /* static; NULL when idle */
+    void *owner;              /* borrowed: the handler's exchange; NULL when idle */
     bool connecting;          /* connect() in progress */
     bool reused;              /* came from the idle list */
     bool reading, writing;
@@ -46,18 +55,19 @@ void upstream_pool_retire(struct upstream_pool *pool);
 
 const struct config_upstream *upstream_pool_upstream(const struct upstream_pool *pool);
 
-/*
- * Returns a connection for req: an idle one, or a new one whose connect is
- * under way (uc->connecting; the proxy is told through proxy_upstream_event
- * when it is writable). NULL when no server could even be tried; *err then
- * says why. exclude: a server index not to use (-1 for none). fresh: a new
- * connection even if an idle one is there (retrying after a stale one).
- */
 /* The *err of upstream_pool_acquire when the gateway itself ran out of
  * descriptors or ports: overload (503), not an upstream failure (502). */
 extern const char UPSTREAM_ERR_LOCAL[];
 
-struct upstream_conn *upstream_pool_acquire(struct upstream_pool *pool, struct req *req,
+/*
+ * Returns a connection lent to owner: an idle one, or a new one whose
+ * connect is under way (uc->connecting; handler->writable is called when
+ * it finished). NULL when no server could even be tried; *err then says
+ * why. exclude: a server index not to use (-1 for none). fresh: a new
+ * connection even if an idle one is there (retrying after a stale one).
+ */
+struct upstream_conn *upstream_pool_acquire(struct upstream_pool *pool,
+                                            const struct upstream_handler *handler, void *owner,
                                             int exclude, bool fresh, const char **err);
 
 /* The exchange is over. reusable: the connection may carry another request. */
@@ -71,6 +81,8 @@ void upstream_conn_want_write(struct upstream_conn *uc, bool on);
 void upstream_conn_set_deadline(struct upstream_conn *uc, uint32_t timeout_ms);
 /* Reads once into uc->in; as conn_read. */
 long upstream_conn_read(struct upstream_conn *uc);
+
+struct event_base *upstream_pool_base(const struct upstream_pool *pool);
 
 /* How many upstream servers are configured for the pool's upstream. */
 unsigned upstream_pool_nservers(const struct upstream_pool *pool);
