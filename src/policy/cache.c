@@ -528,7 +528,7 @@ answer_range(struct req *req, struct http_stored_response *resp)
     const struct http_header *range = http_head_find(&req->head, "range");
     uint64_t first, last;
     if (range == NULL || http_head_find(&req->head, "if-range") != NULL ||
-        !sl_slice_eq_lower(req->head.method, "get") ||
+        !(req->head.method.len == 3 && memcmp(req->head.method.p, "GET", 3) == 0) ||
         !http_range_single(range->value, resp->body.len, &first, &last))
         return;
     char line[96];
