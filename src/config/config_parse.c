@@ -380,8 +380,9 @@ static const struct config_yaml_section match_section = CONFIG_YAML_SECTION(matc
 
 static const char *const scope_names[] = {"shared", "user", NULL};
 static const struct config_yaml_directive cache_directives[] = {
-    {"ttl", config_yaml_set_dur32_pos, offsetof(struct config_route, cache.ttl_ms), NULL, true,
-     .doc = "freshness when the upstream gives none", .example = "60s"},
+    {"ttl", config_yaml_set_dur32_pos, offsetof(struct config_route, cache.ttl_ms), NULL, false,
+     .doc = "freshness when the upstream gives none (needed with methods: [POST])",
+     .example = "60s"},
     {"scope", config_yaml_set_enum, offsetof(struct config_route, cache.scope), scope_names, false,
      .doc = "shared, or user: entries are kept per user", .example = "shared"},
     {"methods", config_value_set_methods, offsetof(struct config_route, cache.methods), NULL, false,
@@ -404,6 +405,10 @@ set_cache(struct config_yaml *y, yaml_node_t *val, void *base,
     config_yaml_parse_map(y, val, &cache_section, r, where);
     /* POST entries are per user unless the operator said shared (SPEC 7). */
     r->cache.scope_set = config_yaml_map_find(y, val, "scope") != NULL;
+    /* A POST entry's freshness is the route's ttl alone (SPEC section 11);
+     * GET and HEAD have the response's own, or none (not stored). */
+    if ((r->cache.methods & CONFIG_METHOD_POST) && config_yaml_map_find(y, val, "ttl") == NULL)
+        config_yaml_error(y, val, "%s: methods: [POST] needs a ttl", where);
 }
 
 static const char *const auth_names[] = {"required", "optional", "none", NULL};

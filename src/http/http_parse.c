@@ -815,6 +815,17 @@ http_list_has_name(struct sl_slice value, struct sl_slice name)
 }
 
 bool
+http_method_safe(struct sl_slice m)
+{
+    static const char *const safe[] = {"GET", "HEAD", "OPTIONS", "TRACE"};
+    for (size_t i = 0; i < SL_ARRAY_LEN(safe); i++) {
+        if (m.len == strlen(safe[i]) && memcmp(m.p, safe[i], m.len) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool
 http_method_idempotent(struct sl_slice m)
 {
     static const char *const idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};

@@ -124,6 +124,9 @@ bool http_list_has_token(struct sl_slice value, const char *lower_token);
  * TRACE, PUT, DELETE (methods are case-sensitive). */
 bool http_method_idempotent(struct sl_slice method);
 
+/* True for the safe methods of RFC 9110 §9.2.1: GET, HEAD, OPTIONS, TRACE. */
+bool http_method_safe(struct sl_slice method);
+
 /* The same for a name of any length and case. */
 bool http_list_has_name(struct sl_slice value, struct sl_slice name);
 

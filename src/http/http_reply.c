@@ -17,6 +17,17 @@ struct status_text {
 
 static const struct status_text statuses[] = {
     {200, "OK", "ok"},
+    /* 2xx and 3xx besides 200 (and 410): stored responses a cache hit replays. */
+    {203, "Non-Authoritative Information", "non_authoritative"},
+    {204, "No Content", "no_content"},
+    {206, "Partial Content", "partial_content"},
+    {300, "Multiple Choices", "multiple_choices"},
+    {301, "Moved Permanently", "moved_permanently"},
+    {302, "Found", "found"},
+    {303, "See Other", "see_other"},
+    {304, "Not Modified", "not_modified"},
+    {307, "Temporary Redirect", "temporary_redirect"},
+    {308, "Permanent Redirect", "permanent_redirect"},
     {400, "Bad Request", "bad_request"},
     {401, "Unauthorized", "unauthorized"},
     {403, "Forbidden", "forbidden"},
@@ -24,6 +35,7 @@ static const struct status_text statuses[] = {
     {405, "Method Not Allowed", "method_not_allowed"},
     {408, "Request Timeout", "request_timeout"},
     {409, "Conflict", "conflict"},
+    {410, "Gone", "gone"},
     {411, "Length Required", "length_required"},
     {413, "Content Too Large", "body_too_large"},
     {414, "URI Too Long", "uri_too_long"},

@@ -29,7 +29,9 @@
 #include "core/req.h"
 #include "core/worker.h"
 #include "http/http_cache_control.h"
+#include "http/http_range.h"
 #include "http/http_reply.h"
+#include "policy/cache_freshness.h"
 #include "policy/cache_hot.h"
 #include "policy/cache_keys.h"
 #include "policy/response_record.h"
@@ -39,7 +41,11 @@
 
 #define CACHE_MAX_ENTRY (1u << 20) /* bodies above 1 MiB are not stored */
 #define CACHE_MAX_VARY 8           /* more Vary'd fields: not stored */
-#define CACHE_REVALIDATE_KEEP_MS (24 * 3600 * 1000) /* a stale entry kept to revalidate */
+/* Past its freshness an entry is kept as long again, at least
+ * CACHE_STALE_KEEP_MIN_MS and at most CACHE_STALE_KEEP_MAX_MS: to be
+ * revalidated, and to answer while the upstream cannot be reached. */
+#define CACHE_STALE_KEEP_MIN_MS (10 * 60 * 1000)
+#define CACHE_STALE_KEEP_MAX_MS (24 * 3600 * 1000)
 
 static struct {
     const struct redis_script *get, *put, *del;
@@ -226,50 +232,14 @@ stored_field(struct sl_slice lines, const char *lower_name)
 static bool
 status_storable(unsigned s)
 {
-    /* RFC 9110 §15.1: heuristically cacheable codes (a route's ttl is the
-     * "heuristic" the operator chose), plus 308. */
+    /* A POST entry's (GET and HEAD: cache_freshness_storable): RFC 9110
+     * §15.1's heuristically cacheable codes, plus 308. */
     static const unsigned ok[] = {200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501};
     for (size_t i = 0; i < SL_ARRAY_LEN(ok); i++) {
         if (ok[i] == s)
             return true;
     }
     return false;
-}
-
-static bool
-parse_http_date(struct sl_slice v, int64_t *out_s)
-{
-    char tmp[64];
-    if (v.len == 0 || v.len >= sizeof(tmp))
-        return false;
-    memcpy(tmp, v.p, v.len);
-    tmp[v.len] = '\0';
-    struct tm tm = {0};
-    const char *end = strptime(tmp, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (end == NULL || *end != '\0')
-        return false;
-    *out_s = (int64_t)timegm(&tm);
-    return true;
-}
-
-/* Freshness lifetime (RFC 9111 §4.2.1): s-maxage, max-age, Expires - Date,
- * else the route's ttl. */
-static int64_t
-freshness_ms(const struct http_head *h, const struct http_cache_control *cc, uint32_t ttl_ms)
-{
-    if (cc->s_maxage_s != HTTP_CC_UNSET)
-        return cc->s_maxage_s * 1000;
-    if (cc->max_age_s != HTTP_CC_UNSET)
-        return cc->max_age_s * 1000;
-    const struct http_header *exp = http_head_find(h, "expires");
-    if (exp != NULL) {
-        int64_t e, d = clock_wall_ms() / 1000;
-        const struct http_header *date = http_head_find(h, "date");
-        if (date != NULL)
-            parse_http_date(date->value, &d);
-        return parse_http_date(exp->value, &e) && e > d ? (e - d) * 1000 : 0;
-    }
-    return ttl_ms;
 }
 
 /* The request fields an entry must match (Vary), as meta lines; false
@@ -368,13 +338,13 @@ cache_response_head(struct req *req)
             response_record_head(&c->rec, h);
         return;
     }
-    c->store = !req->head_only && status_storable(h->status) && !cc.no_store && !cc.private_ &&
-               !cc.no_cache && http_head_find(h, "set-cookie") == NULL &&
-               (!forwarded_authorization(&req->head) || cc.public_ || cc.must_revalidate ||
-                cc.s_maxage_s != HTTP_CC_UNSET);
+    http_cache_control_parse_response(h, &cc);
+    c->store = !req->head_only &&
+               cache_freshness_storable(h, &cc, forwarded_authorization(&req->head));
     if (!c->store)
         return;
-    c->fresh_ms = freshness_ms(h, &cc, req->route->cache.ttl_ms);
+    c->fresh_ms = cache_freshness_lifetime_ms(h, &cc, req->route->cache.ttl_ms,
+                                              clock_wall_ms() / 1000);
     c->stale_if_error_ms = cc.stale_if_error_s != HTTP_CC_UNSET
                                ? cc.stale_if_error_s * 1000
                                : req->route->cache.stale_if_error_ms;
@@ -435,29 +405,24 @@ route_script(struct cache_req *c, const struct redis_script *script, int nextra,
 /* Sends the put; its reply then ends the flight c leads (c->leads is
  * cleared: the flight is the reply's). */
 static void
-store_entry(struct cache_req *c)
+store_entry(struct cache_req *c, const struct http_head *resp)
 {
     struct req *req = c->req;
     /* meta: "<fresh_ms> <age_s> <stale_if_error_ms>\n" then the Vary'd
      * request fields. */
     struct strbuf meta = {0}, value = {0};
-    const struct http_header *age = http_head_find(&req->resp_head, "age");
     char first[72];
     snprintf(first, sizeof(first), "%lld %lld %lld\n", (long long)c->fresh_ms,
-             age != NULL ? (long long)strtoll(age->value.p, NULL, 10) : 0LL,
-             (long long)c->stale_if_error_ms);
+             (long long)cache_freshness_age_s(resp), (long long)c->stale_if_error_ms);
     strbuf_append_str(&meta, first);
-    if (vary_meta(&req->resp_head, &req->head, &meta)) {
+    if (vary_meta(resp, &req->head, &meta)) {
         response_record_encode(&c->rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len},
                                &value);
-        /* Past its freshness an entry is still worth keeping for
-         * stale-if-error, and for a revalidation when it has validators. */
-        struct sl_slice headers = {c->rec.headers.p, c->rec.headers.len};
-        int64_t keep = c->stale_if_error_ms;
-        bool validators = stored_field(headers, "etag").len > 0 ||
-                          stored_field(headers, "last-modified").len > 0;
-        if (validators && keep < c->fresh_ms)
-            keep = c->fresh_ms < CACHE_REVALIDATE_KEEP_MS ? c->fresh_ms : CACHE_REVALIDATE_KEEP_MS;
+        int64_t keep = c->fresh_ms < CACHE_STALE_KEEP_MIN_MS   ? CACHE_STALE_KEEP_MIN_MS
+                       : c->fresh_ms > CACHE_STALE_KEEP_MAX_MS ? CACHE_STALE_KEEP_MAX_MS
+                                                               : c->fresh_ms;
+        if (keep < c->stale_if_error_ms)
+            keep = c->stale_if_error_ms;
         char ttl[24];
         snprintf(ttl, sizeof(ttl), "%lld", (long long)(c->fresh_ms + keep));
         const char *extra[] = {c->gen, value.p, ttl};
@@ -488,7 +453,7 @@ cache_done(struct req *req)
         invalidate(c);
     if (c->mode != CACHE_INVALIDATE && c->store && whole && c->rec.status != 0 &&
         !c->rec.too_big)
-        store_entry(c);
+        store_entry(c, &req->resp_head);
     end_flight(c->leads); /* unless store_entry passed it on */
     response_record_deinit(&c->rec);
     strbuf_deinit(&c->stale_value);
@@ -550,9 +515,28 @@ not_modified(const struct http_head *reqh, struct sl_slice stored_headers)
         return etag_matches(reqh, stored_headers);
     const struct http_header *ims = http_head_find(reqh, "if-modified-since");
     struct sl_slice lm = stored_field(stored_headers, "last-modified");
-    int64_t since, modified;
-    return ims != NULL && lm.len > 0 && parse_http_date(ims->value, &since) &&
-           parse_http_date(lm, &modified) && modified <= since;
+    int64_t since, modified, now_s = clock_wall_ms() / 1000;
+    return ims != NULL && lm.len > 0 && cache_freshness_http_date(ims->value, now_s, &since) &&
+           cache_freshness_http_date(lm, now_s, &modified) && modified <= since;
+}
+
+/* A single byte range of a stored complete response (RFC 9110 §14.2);
+ * If-Range is not evaluated: with one, the whole response answers. */
+static void
+answer_range(struct req *req, struct http_stored_response *resp)
+{
+    const struct http_header *range = http_head_find(&req->head, "range");
+    uint64_t first, last;
+    if (range == NULL || http_head_find(&req->head, "if-range") != NULL ||
+        !(req->head.method.len == 3 && memcmp(req->head.method.p, "GET", 3) == 0) ||
+        !http_range_single(range->value, resp->body.len, &first, &last))
+        return;
+    char line[96];
+    snprintf(line, sizeof(line), "Content-Range: bytes %llu-%llu/%zu\r\n",
+             (unsigned long long)first, (unsigned long long)last, resp->body.len);
+    strbuf_append_str(&req->response_extra, line);
+    resp->status = 206;
+    resp->body = (struct sl_slice){resp->body.p + first, (size_t)(last - first + 1)};
 }
 
 static void
@@ -570,6 +554,8 @@ serve_hit(struct cache_req *c, const struct response_record_view *v, int64_t age
     if (v->response.status == 200 && not_modified(&req->head, v->response.headers)) {
         resp.status = 304;
         resp.body = (struct sl_slice){"", 0};
+    } else if (v->response.status == 200 && !req->cache_post_) {
+        answer_range(req, &resp);
     }
     struct stage_reply r = {.status = resp.status, .stored = &resp};
     req_reply(req, &r);
@@ -628,9 +614,9 @@ cache_upstream_failed(struct req *req)
     return &c->stale.response;
 }
 
-/* The upstream said 304 to the revalidation: the stored entry answers,
- * and is stored again, fresh from now (RFC 9111 §4.3.4; the 304's own
- * fields are not merged in: a simplification). */
+/* The upstream said 304 to the revalidation: the stored entry, its fields
+ * updated by the 304's (RFC 9111 §4.3.4), answers and is stored again,
+ * fresh from now. */
 static const struct http_stored_response *
 cache_response_replace(struct req *req)
 {
@@ -640,19 +626,27 @@ cache_response_replace(struct req *req)
     req->response_extra.len = c->mark_at;
     mark(c, "REVALIDATED", "fwd=stale; fwd-status=304");
     strbuf_append_str(&req->response_extra, "Age: 0\r\n");
-    struct http_cache_control cc;
-    http_cache_control_parse(&req->resp_head, &cc);
-    int64_t fresh = freshness_ms(&req->resp_head, &cc, req->route->cache.ttl_ms);
-    if (fresh > 0 && !cc.no_store) {
-        c->fresh_ms = fresh;
-        c->rec.status = c->stale.response.status;
-        c->rec.headers.len = c->rec.body.len = 0;
-        strbuf_append_slice(&c->rec.headers, c->stale.response.headers);
-        strbuf_append_slice(&c->rec.body, c->stale.response.body);
-        /* vary_meta reads the upstream head: the 304 carries the same Vary. */
-        store_entry(c);
+    response_record_freshen(&c->rec, &c->stale.response, &req->resp_head);
+    struct strbuf buf = {0};
+    struct http_head *merged = xmalloc(sizeof(*merged));
+    if (response_record_parse_head(&c->rec, &buf, merged)) {
+        struct http_cache_control cc;
+        http_cache_control_parse_response(merged, &cc);
+        int64_t fresh = cache_freshness_lifetime_ms(merged, &cc, req->route->cache.ttl_ms,
+                                                    clock_wall_ms() / 1000);
+        if (fresh > 0 && !cc.no_store) {
+            c->fresh_ms = fresh;
+            if (cc.stale_if_error_s != HTTP_CC_UNSET)
+                c->stale_if_error_ms = cc.stale_if_error_s * 1000;
+            store_entry(c, merged);
+        }
     }
+    free(merged);
+    strbuf_deinit(&buf);
     c->store = false;
+    /* The answer is the freshened entry (c->rec lives until on_done). */
+    c->stale.response = (struct http_stored_response){
+        c->rec.status, {c->rec.headers.p, c->rec.headers.len}, {c->rec.body.p, c->rec.body.len}};
     return &c->stale.response;
 }
 
@@ -686,7 +680,15 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
     keep_stale(c, p, len);
     if (c->has_stale && !req->cache_post_)
         revalidate(c);
-    c->stale_if_error = c->has_stale && age_ms < fresh_ms + sie_ms;
+    if (!c->has_stale)
+        return false;
+    /* RFC 9111 §4.2.4: a cache cut off from the upstream may answer with a
+     * stale entry, unless the response forbade it; a POST entry only
+     * within its stale-if-error window. */
+    struct http_cache_control scc;
+    http_cache_control_parse_stored(c->stale.response.headers, &scc);
+    c->stale_if_error = req->cache_post_ ? age_ms < fresh_ms + sie_ms
+                                         : cache_freshness_stale_allowed(&scc);
     return false;
 }
 
@@ -743,8 +745,9 @@ mode_for(struct req *req)
     bool get = bit == CONFIG_METHOD_GET || bit == CONFIG_METHOD_HEAD;
     req->cache_post_ = bit == CONFIG_METHOD_POST && (cc->methods & bit) && post_cacheable(req);
     if (!req->cache_post_ && (!get || !(cc->methods & bit)))
-        return http_method_idempotent(req->head.method) || (cc->methods & bit) ? CACHE_NONE
-                                                                              : CACHE_INVALIDATE;
+        /* RFC 9111 §4.4: unsafe, not merely non-idempotent (PUT, DELETE too). */
+        return http_method_safe(req->head.method) || (cc->methods & bit) ? CACHE_NONE
+                                                                        : CACHE_INVALIDATE;
     if (per_user(req) && req->id.user[0] == '\0')
         return CACHE_NONE;
     struct http_cache_control rcc;
@@ -771,6 +774,8 @@ cache_run(struct req *req)
     response_record_init(&c->rec, CACHE_MAX_ENTRY);
     req->stage_data[req->stage] = c;
     c->mode = mode_for(req);
+    /* Every mode may call a script (an invalidation too), not only a lookup. */
+    pthread_once(&scripts_once, find_scripts);
     struct sl_slice body = req_body_at_hand(req);
     cache_key_hash(req->target.p, req->target.len, per_user(req) ? req->id.user : "",
                    req->cache_post_ ? &body : NULL, c->hash);
@@ -787,7 +792,6 @@ cache_run(struct req *req)
         break;
     }
     c->store = true;
-    pthread_once(&scripts_once, find_scripts);
     lookup(c);
 }
 

@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "http/http_headers.h"
 #include "http/http_parse.h"
@@ -43,6 +45,64 @@ response_record_body(struct response_record *rec, const char *p, size_t len)
         return;
     }
     strbuf_append(&rec->body, p, len);
+}
+
+/* True when a whole "Name: value\r\n" line's name is among lines' names. */
+static bool
+line_named_in(const char *line, size_t len, struct sl_slice lines)
+{
+    const char *colon = memchr(line, ':', len);
+    if (colon == NULL)
+        return false;
+    struct sl_slice name = {line, (size_t)(colon - line)};
+    const char *p = lines.p, *end = p + lines.len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *c = memchr(p, ':', (size_t)(end - p));
+        if (eol == NULL || c == NULL)
+            return false;
+        if (c < eol && (size_t)(c - p) == name.len && strncasecmp(p, name.p, name.len) == 0)
+            return true;
+        p = eol + 1;
+    }
+    return false;
+}
+
+void
+response_record_freshen(struct response_record *rec, const struct http_stored_response *stored,
+                        const struct http_head *not_modified)
+{
+    struct strbuf fresh = {0};
+    http_headers_build_stored(&fresh, not_modified);
+    struct sl_slice fresh_lines = {fresh.p, fresh.len};
+    rec->status = stored->status;
+    rec->headers.len = rec->body.len = 0;
+    const char *p = stored->headers.p, *end = p + stored->headers.len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        size_t len = eol != NULL ? (size_t)(eol + 1 - p) : (size_t)(end - p);
+        if (!line_named_in(p, len, fresh_lines))
+            strbuf_append(&rec->headers, p, len);
+        p += len;
+    }
+    strbuf_append(&rec->headers, fresh.p, fresh.len);
+    strbuf_append_slice(&rec->body, stored->body);
+    strbuf_deinit(&fresh);
+}
+
+bool
+response_record_parse_head(const struct response_record *rec, struct strbuf *buf,
+                           struct http_head *head)
+{
+    char line[32];
+    int n = snprintf(line, sizeof(line), "HTTP/1.1 %03u -\r\n", rec->status);
+    buf->len = 0;
+    strbuf_append(buf, line, (size_t)n);
+    strbuf_append(buf, rec->headers.p, rec->headers.len);
+    strbuf_append(buf, "\r\n", 2);
+    struct http_msg_parser mp;
+    http_msg_parser_init(&mp, HTTP_MSG_RESPONSE, true);
+    return http_parse_head(&mp, head, buf->p, buf->len, buf->len) == HTTP_PARSE_OK;
 }
 
 void

@@ -41,6 +41,19 @@ void response_record_deinit(struct response_record *rec);
 void response_record_head(struct response_record *rec, const struct http_head *head);
 void response_record_body(struct response_record *rec, const char *p, size_t len);
 
+/* rec becomes a stored response freshened by a 304 (RFC 9111 §3.2,
+ * §4.3.4): status, header lines and body of stored, each field the 304
+ * carries replacing the stored ones of its name (framing, hop-by-hop
+ * fields and Age excepted: the 304's Content-Length is not the body's). */
+void response_record_freshen(struct response_record *rec, const struct http_stored_response *stored,
+                             const struct http_head *not_modified);
+
+/* Parses rec's lines into *head (borrowing buf, which holds the bytes):
+ * to judge the freshened response as one from upstream. false when they
+ * do not parse (not expected: they were parsed before). */
+bool response_record_parse_head(const struct response_record *rec, struct strbuf *buf,
+                                struct http_head *head);
+
 /* Appends the encoded value to out. */
 void response_record_encode(const struct response_record *rec, int64_t stored_at_ms,
                             struct sl_slice meta, struct strbuf *out);

@@ -573,7 +573,9 @@ h_arm_drop(struct conn *c, const struct http_req *req, const char *body, size_t 
  * (Cache-Control: max-age=N), no_store=1, private=1, no_cache=1,
  * etag=N (ETag: "vN"; a request with If-None-Match: "vN" gets a 304),
  * vary=1 (Vary: Accept), lm=1 (a fixed Last-Modified), cookie=1
- * (Set-Cookie), status=N.
+ * (Set-Cookie), status=N, must_revalidate=1; served=1 adds X-Served:
+ * "<counted>-<revalidated>" to the 200 and the 304 alike (a 304's fields
+ * update the stored ones).
  */
 static void
 h_counted(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
@@ -591,8 +593,11 @@ h_counted(struct conn *c, const struct http_req *req, const char *body, size_t b
             const struct http_header *h = &req->hdr[i];
             if (http_slice_eq(h->name, "if-none-match") && h->value.len == (size_t)wn &&
                 memcmp(h->value.p, want, (size_t)wn) == 0) {
-                snprintf(extra, sizeof(extra), "ETag: %s\r\n", want);
                 g_revalidated++;
+                int en = snprintf(extra, sizeof(extra), "ETag: %s\r\n", want);
+                if (http_query_long(req, "served", 0))
+                    snprintf(extra + en, sizeof(extra) - (size_t)en, "X-Served: %ld-%ld\r\n",
+                             g_counted, g_revalidated);
                 out_head(c, req, 304, NULL, 0, extra);
                 return;
             }
@@ -616,6 +621,11 @@ h_counted(struct conn *c, const struct http_req *req, const char *body, size_t b
     if (http_query_long(req, "lm", 0))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n,
                       "Last-Modified: Tue, 01 Dec 2026 00:00:00 GMT\r\n");
+    if (http_query_long(req, "must_revalidate", 0))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Cache-Control: must-revalidate\r\n");
+    if (http_query_long(req, "served", 0))
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n, "X-Served: %ld-%ld\r\n", g_counted,
+                      g_revalidated);
     if (http_query_long(req, "cookie", 0))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Set-Cookie: a=1\r\n");
     out_head(c, req, (int)http_query_long(req, "status", 200), "application/json",

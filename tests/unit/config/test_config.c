@@ -437,8 +437,9 @@ static const struct {
      "port)"},
     {"admin without token", HEAD "routes: [ { upstream: llm } ]\nadmin: { listen: 127.0.0.1:1 }\n",
      ":6:8: admin: missing required key 'token'"},
-    {"cache without ttl", HEAD "routes: [ { upstream: llm, cache: { scope: user } } ]\n",
-     ":5:35: routes[0].cache: missing required key 'ttl'"},
+    /* GET and HEAD have the response's freshness; a POST entry only the ttl */
+    {"POST cache without ttl", HEAD "routes: [ { upstream: llm, cache: { methods: [POST] } } ]\n",
+     ":5:35: routes[0].cache: methods: [POST] needs a ttl"},
     /* a value quoted in a message cannot break its line (found by fuzz_config) */
     {"newline in a quoted value", HEAD "routes: [ { upstream: llm } ]\nworkers: \"1\\n2\\x01\"\n",
      ":6:10: workers: '1\\n2\\x01' is not an integer from 1 to 1024\n"},
