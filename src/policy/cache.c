@@ -37,7 +37,10 @@
 #include "policy/response_record.h"
 #include "redis/redis_client.h"
 #include "redis/redis_script.h"
+#include "upstream/proxy.h"
+#include "upstream/upstream_fetch.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 #define CACHE_MAX_ENTRY (1u << 20) /* bodies above 1 MiB are not stored */
 #define CACHE_MAX_VARY 8           /* more Vary'd fields: not stored */
@@ -77,6 +80,7 @@ struct cache_req {
     bool waited;  /* it waited for another request's answer once: no more */
     int64_t fresh_ms;
     int64_t stale_if_error_ms;
+    int64_t stale_while_revalidate_ms;
     struct response_record rec;
     size_t mark_at; /* where this stage's lines begin in req->response_extra */
     /* A stale entry kept for stale-if-error: its value (owned) and the
@@ -86,6 +90,7 @@ struct cache_req {
     bool has_stale;
     bool revalidating; /* the stale entry's validators went upstream */
     bool stale_if_error; /* the stale entry may answer an upstream failure */
+    bool stale_if_5xx;   /* ... and a 5xx: within its stale-if-error time (RFC 5861 §4) */
     struct flight *leads;       /* borrowed: the flight this miss leads, or NULL */
     struct cache_req *next_waiter; /* borrowed: the next one waiting on a flight */
 };
@@ -178,6 +183,21 @@ end_flight(struct flight *f)
     free(f);
 }
 
+/* A flight for route and hash, in its (empty) slot. */
+static struct flight *
+flight_new(struct flight **slot, struct worker *w, const struct config_route *route,
+           const char *hash)
+{
+    struct flight *f = xcalloc(1, sizeof(*f));
+    f->route = route;
+    memcpy(f->hash, hash, sizeof(f->hash));
+    f->timer = evtimer_new(w->base, on_flight_timer, f);
+    struct timeval wait = {0, CACHE_COALESCE_WAIT_MS * 1000};
+    evtimer_add(f->timer, &wait);
+    *slot = f;
+    return f;
+}
+
 /* A miss: wait on the flight of this key, or lead one. Returns true when
  * c now waits. */
 static bool
@@ -193,14 +213,7 @@ join_flight(struct cache_req *c)
         (*slot)->waiters = c;
         return true;
     }
-    struct flight *f = xcalloc(1, sizeof(*f));
-    f->route = req->route;
-    memcpy(f->hash, c->hash, sizeof(f->hash));
-    f->timer = evtimer_new(req->worker->base, on_flight_timer, f);
-    struct timeval wait = {0, CACHE_COALESCE_WAIT_MS * 1000};
-    evtimer_add(f->timer, &wait);
-    *slot = f;
-    c->leads = f;
+    c->leads = flight_new(slot, req->worker, req->route, c->hash);
     return false;
 }
 
@@ -319,6 +332,36 @@ forwarded_authorization(const struct http_head *reqh)
                                                                   "bearer "));
 }
 
+/* Whether a response to a GET may be stored, how long it is fresh, and
+ * how long past that it may be served stale (RFC 9111 §3, §4.2; RFC 5861).
+ * reqh: the request it answered. */
+struct store_terms {
+    bool store;
+    int64_t fresh_ms, stale_if_error_ms, stale_while_revalidate_ms;
+};
+
+static struct store_terms
+get_terms(const struct http_head *h, const struct http_head *reqh,
+          const struct config_route *route)
+{
+    struct http_cache_control cc;
+    http_cache_control_parse_response(h, &cc);
+    struct store_terms t = {0};
+    t.store = cache_freshness_storable(h, &cc, forwarded_authorization(reqh));
+    if (!t.store)
+        return t;
+    const struct config_cache *conf = &route->cache;
+    t.fresh_ms = cache_freshness_lifetime_ms(h, &cc, conf->ttl_ms, clock_wall_ms() / 1000);
+    t.store = t.fresh_ms > 0;
+    t.stale_if_error_ms =
+        cc.stale_if_error_s != HTTP_CC_UNSET ? cc.stale_if_error_s * 1000 : conf->stale_if_error_ms;
+    if (cache_freshness_stale_allowed(&cc))
+        t.stale_while_revalidate_ms = cc.stale_while_revalidate_s != HTTP_CC_UNSET
+                                          ? cc.stale_while_revalidate_s * 1000
+                                          : conf->stale_while_revalidate_ms;
+    return t;
+}
+
 static void
 cache_response_head(struct req *req)
 {
@@ -338,17 +381,11 @@ cache_response_head(struct req *req)
             response_record_head(&c->rec, h);
         return;
     }
-    http_cache_control_parse_response(h, &cc);
-    c->store = !req->head_only &&
-               cache_freshness_storable(h, &cc, forwarded_authorization(&req->head));
-    if (!c->store)
-        return;
-    c->fresh_ms = cache_freshness_lifetime_ms(h, &cc, req->route->cache.ttl_ms,
-                                              clock_wall_ms() / 1000);
-    c->stale_if_error_ms = cc.stale_if_error_s != HTTP_CC_UNSET
-                               ? cc.stale_if_error_s * 1000
-                               : req->route->cache.stale_if_error_ms;
-    c->store = c->fresh_ms > 0;
+    struct store_terms t = get_terms(h, &req->head, req->route);
+    c->store = !req->head_only && t.store;
+    c->fresh_ms = t.fresh_ms;
+    c->stale_if_error_ms = t.stale_if_error_ms;
+    c->stale_while_revalidate_ms = t.stale_while_revalidate_ms;
     if (c->store)
         response_record_head(&c->rec, h);
 }
@@ -375,64 +412,102 @@ on_stored(void *arg, const struct redisReply *reply, const char *err)
     end_flight(arg);
 }
 
+/* An entry's place: what a Redis call about it needs. */
+struct entry_ref {
+    struct worker *worker;
+    const struct config *cfg;
+    const struct config_route *route;
+    const char *hash;
+    const char *gen; /* the generation seen at lookup */
+};
+
+static struct entry_ref
+entry_of(const struct cache_req *c)
+{
+    const struct req *req = c->req;
+    return (struct entry_ref){req->worker, req->cfg, req->route, c->hash, c->gen};
+}
+
 /* Calls script with KEYS {the route's generation} and ARGV {the entry
- * prefix, c's key hash, extra...}; false (nothing sent) when the keys do
+ * prefix, the key hash, extra...}; false (nothing sent) when the keys do
  * not fit or the worker's Redis is gone (it is exiting). */
 static bool
-route_script(struct cache_req *c, const struct redis_script *script, int nextra,
+entry_script(const struct entry_ref *e, const struct redis_script *script, int nextra,
              const char *const *extra, const size_t *extralens, redis_reply_cb cb, void *arg)
 {
-    struct req *req = c->req;
-    const char *name = req->route->name;
+    const char *name = e->route->name;
     char gen[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
-    int glen = cache_gen_key(gen, req->cfg->redis.prefix, name);
-    if (glen < 0 || cache_entry_prefix(prefix, req->cfg->redis.prefix, name) < 0 ||
-        req->worker->redis == NULL || nextra > 4)
+    int glen = cache_gen_key(gen, e->cfg->redis.prefix, name);
+    if (glen < 0 || cache_entry_prefix(prefix, e->cfg->redis.prefix, name) < 0 ||
+        e->worker->redis == NULL || nextra > 4)
         return false;
     const char *keys[] = {gen};
     const size_t keylens[] = {(size_t)glen};
-    const char *args[6] = {prefix, c->hash};
-    size_t arglens[6] = {strlen(prefix), strlen(c->hash)};
+    const char *args[6] = {prefix, e->hash};
+    size_t arglens[6] = {strlen(prefix), strlen(e->hash)};
     for (int i = 0; i < nextra; i++) {
         args[2 + i] = extra[i];
         arglens[2 + i] = extralens[i];
     }
-    redis_client_script(req->worker->redis, script, 1, keys, keylens, 2 + nextra, args, arglens,
+    redis_client_script(e->worker->redis, script, 1, keys, keylens, 2 + nextra, args, arglens,
                         cb, arg);
     return true;
 }
 
-/* Sends the put; its reply then ends the flight c leads (c->leads is
- * cleared: the flight is the reply's). */
-static void
-store_entry(struct cache_req *c, const struct http_head *resp)
+static bool
+route_script(struct cache_req *c, const struct redis_script *script, int nextra,
+             const char *const *extra, const size_t *extralens, redis_reply_cb cb, void *arg)
 {
-    struct req *req = c->req;
-    /* meta: "<fresh_ms> <age_s> <stale_if_error_ms>\n" then the Vary'd
-     * request fields. */
+    struct entry_ref e = entry_of(c);
+    return entry_script(&e, script, nextra, extra, extralens, cb, arg);
+}
+
+/* Sends the put of rec, the response (head resp: its Age and Vary) to
+ * reqh. Returns true when sent: the put's reply then ends the flight
+ * leads. */
+static bool
+put_entry(const struct entry_ref *e, const struct response_record *rec,
+          const struct store_terms *t, const struct http_head *resp, const struct http_head *reqh,
+          struct flight *leads)
+{
+    /* meta: "<fresh_ms> <age_s> <stale_if_error_ms> <stale_while_revalidate_ms>\n"
+     * then the Vary'd request fields. */
     struct strbuf meta = {0}, value = {0};
-    char first[72];
-    snprintf(first, sizeof(first), "%lld %lld %lld\n", (long long)c->fresh_ms,
-             (long long)cache_freshness_age_s(resp), (long long)c->stale_if_error_ms);
+    char first[96];
+    snprintf(first, sizeof(first), "%lld %lld %lld %lld\n", (long long)t->fresh_ms,
+             (long long)cache_freshness_age_s(resp), (long long)t->stale_if_error_ms,
+             (long long)t->stale_while_revalidate_ms);
     strbuf_append_str(&meta, first);
-    if (vary_meta(resp, &req->head, &meta)) {
-        response_record_encode(&c->rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len},
-                               &value);
-        int64_t keep = c->fresh_ms < CACHE_STALE_KEEP_MIN_MS   ? CACHE_STALE_KEEP_MIN_MS
-                       : c->fresh_ms > CACHE_STALE_KEEP_MAX_MS ? CACHE_STALE_KEEP_MAX_MS
-                                                               : c->fresh_ms;
-        if (keep < c->stale_if_error_ms)
-            keep = c->stale_if_error_ms;
+    bool sent = false;
+    if (vary_meta(resp, reqh, &meta)) {
+        response_record_encode(rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len}, &value);
+        int64_t keep = t->fresh_ms < CACHE_STALE_KEEP_MIN_MS   ? CACHE_STALE_KEEP_MIN_MS
+                       : t->fresh_ms > CACHE_STALE_KEEP_MAX_MS ? CACHE_STALE_KEEP_MAX_MS
+                                                               : t->fresh_ms;
+        if (keep < t->stale_if_error_ms)
+            keep = t->stale_if_error_ms;
+        if (keep < t->stale_while_revalidate_ms)
+            keep = t->stale_while_revalidate_ms;
         char ttl[24];
-        snprintf(ttl, sizeof(ttl), "%lld", (long long)(c->fresh_ms + keep));
-        const char *extra[] = {c->gen, value.p, ttl};
-        const size_t extralens[] = {strlen(c->gen), value.len, strlen(ttl)};
-        /* The flight ends with the put's reply: it is the reply's now. */
-        if (route_script(c, scripts.put, 3, extra, extralens, on_stored, c->leads))
-            c->leads = NULL;
+        snprintf(ttl, sizeof(ttl), "%lld", (long long)(t->fresh_ms + keep));
+        const char *extra[] = {e->gen, value.p, ttl};
+        const size_t extralens[] = {strlen(e->gen), value.len, strlen(ttl)};
+        sent = entry_script(e, scripts.put, 3, extra, extralens, on_stored, leads);
     }
     strbuf_deinit(&meta);
     strbuf_deinit(&value);
+    return sent;
+}
+
+/* Sends the put of c's response; its reply then ends the flight c leads
+ * (c->leads is cleared: the flight is the reply's). */
+static void
+store_entry(struct cache_req *c, const struct http_head *resp)
+{
+    struct entry_ref e = entry_of(c);
+    struct store_terms t = {true, c->fresh_ms, c->stale_if_error_ms, c->stale_while_revalidate_ms};
+    if (put_entry(&e, &c->rec, &t, resp, &c->req->head, c->leads))
+        c->leads = NULL;
 }
 
 static void
@@ -539,11 +614,13 @@ answer_range(struct req *req, struct http_stored_response *resp)
     resp->body = (struct sl_slice){resp->body.p + first, (size_t)(last - first + 1)};
 }
 
+/* Answers with a stored entry; result and status_field as mark's. */
 static void
-serve_hit(struct cache_req *c, const struct response_record_view *v, int64_t age_s)
+serve_stored(struct cache_req *c, const struct response_record_view *v, int64_t age_s,
+             const char *result, const char *status_field)
 {
     struct req *req = c->req;
-    mark(c, "HIT", "hit");
+    mark(c, result, status_field);
     char age[40];
     snprintf(age, sizeof(age), "Age: %lld\r\n", (long long)age_s);
     strbuf_append_str(&req->response_extra, age);
@@ -596,14 +673,13 @@ keep_stale(struct cache_req *c, const char *p, size_t len)
     c->has_stale = response_record_decode(c->stale_value.p, c->stale_value.len, &c->stale);
 }
 
-/* stale-if-error (RFC 5861 §4): the upstream failed, a stale entry that
- * may still be served stands in. */
+/* A stale entry stands in for what the upstream failed to give: RFC 9111
+ * §4.2.4 (cut off from it), RFC 5861 §4 (stale-if-error, also a 5xx). */
 static const struct http_stored_response *
-cache_upstream_failed(struct req *req)
+answer_stale(struct cache_req *c)
 {
-    struct cache_req *c = cache_of(req);
-    if (c == NULL || !c->stale_if_error)
-        return NULL;
+    struct req *req = c->req;
+    c->store = false;
     req->response_extra.len = c->mark_at; /* it is no longer a plain MISS */
     mark(c, "STALE", "fwd=miss; detail=stale-if-error");
     char age[40];
@@ -614,6 +690,13 @@ cache_upstream_failed(struct req *req)
     return &c->stale.response;
 }
 
+static const struct http_stored_response *
+cache_upstream_failed(struct req *req)
+{
+    struct cache_req *c = cache_of(req);
+    return c != NULL && c->stale_if_error ? answer_stale(c) : NULL;
+}
+
 /* The upstream said 304 to the revalidation: the stored entry, its fields
  * updated by the 304's (RFC 9111 §4.3.4), answers and is stored again,
  * fresh from now. */
@@ -621,7 +704,11 @@ static const struct http_stored_response *
 cache_response_replace(struct req *req)
 {
     struct cache_req *c = cache_of(req);
-    if (c == NULL || !c->revalidating || req->resp_head.status != 304)
+    if (c == NULL)
+        return NULL;
+    if (req->resp_head.status >= 500 && c->stale_if_5xx)
+        return answer_stale(c);
+    if (!c->revalidating || req->resp_head.status != 304)
         return NULL;
     req->response_extra.len = c->mark_at;
     mark(c, "REVALIDATED", "fwd=stale; fwd-status=304");
@@ -630,16 +717,10 @@ cache_response_replace(struct req *req)
     struct strbuf buf = {0};
     struct http_head *merged = xmalloc(sizeof(*merged));
     if (response_record_parse_head(&c->rec, &buf, merged)) {
-        struct http_cache_control cc;
-        http_cache_control_parse_response(merged, &cc);
-        int64_t fresh = cache_freshness_lifetime_ms(merged, &cc, req->route->cache.ttl_ms,
-                                                    clock_wall_ms() / 1000);
-        if (fresh > 0 && !cc.no_store) {
-            c->fresh_ms = fresh;
-            if (cc.stale_if_error_s != HTTP_CC_UNSET)
-                c->stale_if_error_ms = cc.stale_if_error_s * 1000;
-            store_entry(c, merged);
-        }
+        struct store_terms t = get_terms(merged, &req->head, req->route);
+        struct entry_ref e = entry_of(c);
+        if (t.store && put_entry(&e, &c->rec, &t, merged, &req->head, c->leads))
+            c->leads = NULL;
     }
     free(merged);
     strbuf_deinit(&buf);
@@ -648,6 +729,166 @@ cache_response_replace(struct req *req)
     c->stale.response = (struct http_stored_response){
         c->rec.status, {c->rec.headers.p, c->rec.headers.len}, {c->rec.body.p, c->rec.body.len}};
     return &c->stale.response;
+}
+
+/* ---- stale-while-revalidate ------------------------------------------ */
+
+/*
+ * A stale entry within its stale-while-revalidate time is served at once
+ * (X-Cache: STALE) while the gateway asks the upstream again in the
+ * background (RFC 5861 §3): once per key and worker (the refresh leads the
+ * key's flight, so later requests neither start another nor, if they
+ * miss, go upstream), with the stale entry's validators, and its answer
+ * (a 304 updating the entry, or a new response) stored as a miss would be.
+ */
+struct refresh {
+    struct worker *worker;
+    struct config *cfg;               /* owns a reference: route borrows it */
+    const struct config_route *route; /* borrowed from cfg */
+    char hash[CACHE_HASH_HEX];
+    char gen[24];
+    struct strbuf request;        /* owns: the head sent upstream */
+    struct http_head reqh;        /* slices borrow request: the Vary'd fields */
+    struct strbuf stale_value;    /* owns: the stale entry, for a 304 */
+    struct response_record_view stale;
+    struct flight *leads; /* the key's flight, ended with the refresh */
+};
+
+static bool
+conditional_field(struct sl_slice name)
+{
+    static const char *const dropped[] = {"if-none-match", "if-modified-since", "if-match",
+                                          "if-unmodified-since", "if-range", "range",
+                                          "cache-control", "pragma", "expect"};
+    for (size_t i = 0; i < SL_ARRAY_LEN(dropped); i++) {
+        if (name.len == strlen(dropped[i]) && sl_slice_eq_lower(name, dropped[i]))
+            return true;
+    }
+    return false;
+}
+
+/* The refresh's request: the client's head as it would go upstream, as a
+ * GET, without the client's own conditions and cache directives, with the
+ * stale entry's validators. */
+static void
+refresh_request(struct sl_slice built, struct sl_slice stored, struct strbuf *out)
+{
+    const char *p = built.p, *end = p + built.len;
+    const char *sp = memchr(p, ' ', built.len), *eol = memchr(p, '\n', built.len);
+    if (sp == NULL || eol == NULL || sp > eol)
+        return;
+    strbuf_append_str(out, "GET");
+    strbuf_append(out, sp, (size_t)(eol + 1 - sp));
+    for (p = eol + 1; p < end && *p != '\r';) {
+        eol = memchr(p, '\n', (size_t)(end - p));
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (eol == NULL || colon == NULL || colon > eol)
+            break;
+        if (!conditional_field((struct sl_slice){p, (size_t)(colon - p)}))
+            strbuf_append(out, p, (size_t)(eol + 1 - p));
+        p = eol + 1;
+    }
+    struct sl_slice etag = stored_field(stored, "etag"), lm = stored_field(stored, "last-modified");
+    if (etag.len > 0) {
+        strbuf_append_str(out, "If-None-Match: ");
+        strbuf_append_slice(out, etag);
+        strbuf_append(out, "\r\n", 2);
+    }
+    if (lm.len > 0) {
+        strbuf_append_str(out, "If-Modified-Since: ");
+        strbuf_append_slice(out, lm);
+        strbuf_append(out, "\r\n", 2);
+    }
+    strbuf_append(out, "\r\n", 2);
+}
+
+static void
+refresh_free(struct refresh *r)
+{
+    worker_background_end(r->worker);
+    strbuf_deinit(&r->request);
+    strbuf_deinit(&r->stale_value);
+    config_unref(r->cfg);
+    free(r);
+}
+
+/* Stores what the refresh brought back; true when a put was sent (its
+ * reply ends the flight). */
+static bool
+refresh_store(struct refresh *r, const struct upstream_fetch_result *res)
+{
+    struct entry_ref e = {r->worker, r->cfg, r->route, r->hash, r->gen};
+    struct response_record rec;
+    response_record_init(&rec, CACHE_MAX_ENTRY);
+    struct strbuf bytes = {0};
+    struct http_head *merged = xcalloc(1, sizeof(*merged));
+    const struct http_head *h = res->head;
+    struct store_terms t = {0};
+    if (h->status == 304) {
+        response_record_freshen(&rec, &r->stale.response, h);
+        if (response_record_parse_head(&rec, &bytes, merged)) {
+            h = merged;
+            t = get_terms(h, &r->reqh, r->route);
+        }
+    } else {
+        t = get_terms(h, &r->reqh, r->route);
+        response_record_head(&rec, h);
+        response_record_body(&rec, res->body.p, res->body.len);
+    }
+    bool sent = t.store && !rec.too_big && put_entry(&e, &rec, &t, h, &r->reqh, r->leads);
+    free(merged);
+    strbuf_deinit(&bytes);
+    response_record_deinit(&rec);
+    return sent;
+}
+
+static void
+on_refreshed(void *arg, const struct upstream_fetch_result *res)
+{
+    struct refresh *r = arg;
+    if (res->error != NULL)
+        log_info("cache: background revalidation on route %s failed: %s", r->route->name,
+                 res->error);
+    if (res->error != NULL || !refresh_store(r, res))
+        end_flight(r->leads);
+    refresh_free(r);
+}
+
+/* Starts the background refresh of c's stale entry, unless a request for
+ * the key is upstream already. */
+static void
+start_refresh(struct cache_req *c)
+{
+    struct req *req = c->req;
+    struct flight **slot = flight_slot(req->route, c->hash);
+    if (*slot != NULL || req->conn == NULL || req->cfg != req->worker->cfg ||
+        req->head.body != HTTP_BODY_NONE)
+        return;
+    struct refresh *r = xcalloc(1, sizeof(*r));
+    struct strbuf built = {0};
+    proxy_build_request_head(req, &built);
+    refresh_request((struct sl_slice){built.p, built.len}, c->stale.response.headers, &r->request);
+    strbuf_deinit(&built);
+    struct http_msg_parser mp;
+    http_msg_parser_init(&mp, HTTP_MSG_REQUEST, false);
+    if (http_parse_head(&mp, &r->reqh, r->request.p, r->request.len, r->request.len) !=
+        HTTP_PARSE_OK) {
+        strbuf_deinit(&r->request);
+        free(r);
+        return;
+    }
+    r->worker = req->worker;
+    worker_background_begin(r->worker);
+    r->cfg = config_ref(req->cfg);
+    r->route = req->route;
+    memcpy(r->hash, c->hash, sizeof(r->hash));
+    memcpy(r->gen, c->gen, sizeof(r->gen));
+    strbuf_append(&r->stale_value, c->stale_value.p, c->stale_value.len);
+    response_record_decode(r->stale_value.p, r->stale_value.len, &r->stale);
+    r->leads = flight_new(slot, req->worker, req->route, c->hash);
+    upstream_fetch_start(req->worker->pools[req->route->upstream->index],
+                         (struct sl_slice){r->request.p, r->request.len}, CACHE_MAX_ENTRY,
+                         on_refreshed, r);
 }
 
 /* Judges a stored value (from Redis, or the worker's hot copy): a fresh
@@ -663,8 +904,8 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
         return false;
     struct http_cache_control rcc;
     http_cache_control_parse(&req->head, &rcc);
-    long long fresh_ms = 0, initial_age = 0, sie_ms = 0;
-    sscanf(v.meta.p, "%lld %lld %lld", &fresh_ms, &initial_age, &sie_ms);
+    long long fresh_ms = 0, initial_age = 0, sie_ms = 0, swr_ms = 0;
+    sscanf(v.meta.p, "%lld %lld %lld %lld", &fresh_ms, &initial_age, &sie_ms, &swr_ms);
     int64_t now_ms = clock_wall_ms();
     int64_t age_s = entry_age_s(&v, initial_age);
     int64_t age_ms = now_ms - v.stored_at_ms + initial_age * 1000;
@@ -672,12 +913,18 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
         if (from_redis)
             cache_hot_put(req->worker->hot, req->route->name, c->hash, (struct sl_slice){p, len},
                           now_ms, now_ms + (fresh_ms - age_ms));
-        serve_hit(c, &v, age_s);
+        serve_stored(c, &v, age_s, "HIT", "hit");
         return true;
     }
     if (!from_redis)
         return false; /* Redis has the last word on a stale entry */
     keep_stale(c, p, len);
+    if (c->has_stale && !req->cache_post_ && age_ms < fresh_ms + swr_ms &&
+        rcc.max_age_s == HTTP_CC_UNSET) {
+        start_refresh(c); /* before the answer: c may be gone after it */
+        serve_stored(c, &c->stale, age_s, "STALE", "hit; detail=stale-while-revalidate");
+        return true;
+    }
     if (c->has_stale && !req->cache_post_)
         revalidate(c);
     if (!c->has_stale)
@@ -687,8 +934,8 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
      * within its stale-if-error window. */
     struct http_cache_control scc;
     http_cache_control_parse_stored(c->stale.response.headers, &scc);
-    c->stale_if_error = req->cache_post_ ? age_ms < fresh_ms + sie_ms
-                                         : cache_freshness_stale_allowed(&scc);
+    c->stale_if_5xx = age_ms < fresh_ms + sie_ms;
+    c->stale_if_error = req->cache_post_ ? c->stale_if_5xx : cache_freshness_stale_allowed(&scc);
     return false;
 }
 
