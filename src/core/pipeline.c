@@ -95,7 +95,7 @@ pipeline_response_head(struct req *req)
     if (status < 200 && !(status == 101 && req->head.upgrade))
         return;
     for (unsigned i = 0; i < req->stages_run_; i++) {
-        if (req->stages_[i]->on_response_head != NULL)
+        if (req->stage_data[i] != NULL && req->stages_[i]->on_response_head != NULL)
             req->stages_[i]->on_response_head(req);
     }
 }
@@ -126,8 +126,9 @@ req_consume_body_at_hand(struct req *req)
     return http_msg_complete(&req->body_parser);
 }
 
-/* A stage observes a request's bodies only while it holds state for it
- * (pipeline.h): the plain proxy path pays no observer call. */
+/* A stage observes a request's bodies, like its other hooks, only while
+ * it holds state for it (pipeline.h): the plain proxy path pays no hook
+ * call. */
 static bool
 observing(const struct req *req, unsigned i, bool request_body)
 {
@@ -181,7 +182,7 @@ pipeline_done(struct req *req)
 {
     /* Reverse order: a later stage's hook may rely on an earlier one's state. */
     for (unsigned i = req->stages_run_; i > 0; i--) {
-        if (req->stages_[i - 1]->on_done != NULL)
+        if (req->stage_data[i - 1] != NULL && req->stages_[i - 1]->on_done != NULL)
             req->stages_[i - 1]->on_done(req);
     }
     req->stages_run_ = 0;
@@ -195,6 +196,8 @@ static const struct http_stored_response *
 first_answer(struct req *req, size_t hook_offset)
 {
     for (unsigned i = 0; i < req->stages_run_; i++) {
+        if (req->stage_data[i] == NULL)
+            continue;
         answer_hook hook;
         memcpy(&hook, (const char *)req->stages_[i] + hook_offset, sizeof(hook));
         const struct http_stored_response *r = hook != NULL ? hook(req) : NULL;

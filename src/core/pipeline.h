@@ -28,15 +28,17 @@
  * called back; the connection's backstop deadline (redis.timeout + 1 s)
  * only closes a connection whose stage broke that promise.
  *
- * The body observers (on_request_body, on_response_body) run only for a
- * stage that set its req->stage_data[] for the request: a stage with
- * nothing to do for it leaves that NULL, and a plain proxied body then
- * costs no observer call at all.
+ * Every hook (the body observers, on_response_head, on_response_replace,
+ * on_upstream_failed, on_done) runs only for a stage that set its
+ * req->stage_data[] for the request: a stage with nothing to do for it
+ * leaves that NULL, and a plain proxied request then costs no hook call
+ * at all (they were a twentieth of its user-space instructions).
  *
  * Hooks run only for stages whose run() was called, in stage order
  * (on_done in reverse): on_response_head once, for the final head (never a
  * 1xx interim one; a 101 that opens a tunnel counts); on_done exactly once,
- * however the exchange ended, also when the gateway answered itself.
+ * however the exchange ended, also when the gateway answered itself, for a
+ * stage whose stage_data is set by then.
  */
 #ifndef SLUICE_PIPELINE_H
 #define SLUICE_PIPELINE_H

@@ -131,6 +131,59 @@ span(const char *p, const char *end, unsigned cls)
     return p;
 }
 
+#define ONES_64 0x0101010101010101ull
+#define HIGHS_64 0x8080808080808080ull
+
+/* span(p, end, CC_VCHAR), eight bytes at a time: field values are most of
+ * a head's bytes, and a byte-by-byte table walk over them was a fifth of
+ * the parser's instructions (callgrind). In each word, the bytes below
+ * 0x20 and those equal to 0x7f are flagged by their high bit; the lowest
+ * flag is exact (a borrow only runs upward, from a flagged byte), so on a
+ * little-endian machine it says where the value ends: at the line's CR,
+ * or at a control byte the caller refuses. HTAB is the one flagged byte a
+ * value may hold: the walk goes on after it. */
+static const char *
+span_field_value(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof(w));
+        uint64_t below_sp = (w - 0x20 * ONES_64) & ~w & HIGHS_64;
+        uint64_t x = w ^ (0x7f * ONES_64);
+        uint64_t del = (x - ONES_64) & ~x & HIGHS_64;
+        uint64_t flags = below_sp | del;
+        if (flags == 0) {
+            p += 8;
+            continue;
+        }
+        p += __builtin_ctzll(flags) / 8;
+        if (*p != '\t')
+            return p;
+        p++;
+    }
+#endif
+    return span(p, end, CC_VCHAR);
+}
+
+bool
+http_name_is_(const char *name, const char *lower, size_t len)
+{
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, name + i, sizeof(a));
+        memcpy(&b, lower + i, sizeof(b));
+        if ((a | 0x20 * ONES_64) != b)
+            return false;
+    }
+    for (; i < len; i++) {
+        if (((unsigned char)name[i] | 0x20) != (unsigned char)lower[i])
+            return false;
+    }
+    return true;
+}
+
 static int
 hex_value(unsigned char c)
 {
@@ -234,13 +287,13 @@ note_field(struct http_msg_parser *mp, struct head_facts *f, struct sl_slice nam
 {
     switch (name.len) {
     case 4:
-        f->hosts += sl_slice_eq_lower(name, "host");
+        f->hosts += HTTP_NAME_IS(name, "host");
         break;
     case 7:
-        f->has_upgrade |= sl_slice_eq_lower(name, "upgrade");
+        f->has_upgrade |= HTTP_NAME_IS(name, "upgrade");
         break;
     case 10:
-        if (sl_slice_eq_lower(name, "connection")) {
+        if (HTTP_NAME_IS(name, "connection")) {
             f->conn_close |= http_list_has_token(v, "close");
             f->conn_keep_alive |= http_list_has_token(v, "keep-alive");
             f->conn_upgrade |= http_list_has_token(v, "upgrade");
@@ -253,11 +306,11 @@ note_field(struct http_msg_parser *mp, struct head_facts *f, struct sl_slice nam
         }
         break;
     case 14:
-        if (sl_slice_eq_lower(name, "content-length"))
+        if (HTTP_NAME_IS(name, "content-length"))
             return note_content_length(mp, f, v);
         break;
     case 17:
-        if (sl_slice_eq_lower(name, "transfer-encoding"))
+        if (HTTP_NAME_IS(name, "transfer-encoding"))
             return note_transfer_encoding(mp, f, v);
         break;
     default:
@@ -389,7 +442,7 @@ parse_field_line(struct http_msg_parser *mp, const char **pp, const char *end,
     while (p < end && (*p == ' ' || *p == '\t'))
         p++;
     const char *value = p;
-    p = span(p, end, CC_VCHAR);
+    p = span_field_value(p, end);
     const char *value_end = p;
     while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
         value_end--;
@@ -772,8 +825,7 @@ http_head_find(const struct http_head *head, const char *lower_name)
 {
     size_t len = strlen(lower_name);
     for (unsigned i = 0; i < head->nheaders; i++) {
-        if (head->headers[i].name.len == len &&
-            sl_slice_eq_lower(head->headers[i].name, lower_name))
+        if (http_name_is(head->headers[i].name, lower_name, len))
             return &head->headers[i];
     }
     return NULL;

@@ -115,7 +115,21 @@ http_msg_complete(const struct http_msg_parser *mp)
     return mp->complete_;
 }
 
-/* Finds a header by lowercase name; NULL when absent. */
+/* True when name is lower (len bytes, the lowercase field name) in any
+ * case. Exact only for what a parsed head holds: name is a token (tchar
+ * bytes, as http_parse_head checks) and lower is made of a-z, 0-9 and
+ * '-'; then OR-ing 0x20 into each byte folds case and confuses nothing
+ * (the bytes it would confuse with '-' and the digits are not tchars).
+ * Compares eight bytes at a time. */
+bool http_name_is_(const char *name, const char *lower, size_t len);
+static inline bool
+http_name_is(struct sl_slice name, const char *lower, size_t len)
+{
+    return name.len == len && http_name_is_(name.p, lower, len); /* lengths differ most often */
+}
+#define HTTP_NAME_IS(name, lit) http_name_is((name), (lit), sizeof(lit) - 1)
+
+/* Finds a header by lowercase name (a-z, 0-9, '-'); NULL when absent. */
 const struct http_header *http_head_find(const struct http_head *head, const char *lower_name);
 
 /* True when the comma-separated list in value contains token (case-insensitive). */

@@ -18,11 +18,27 @@ note(const char *s)
     strcat(trace, s);
 }
 
+/* Passes on, holding state for the request: its hooks run. */
 static void
 pass_run(struct req *req)
 {
     note("p");
+    req->stage_data[req->stage] = req;
     req_next(req);
+}
+
+/* Passes on with nothing to do for the request (stage_data NULL). */
+static void
+idle_run(struct req *req)
+{
+    note("i");
+    req_next(req);
+}
+
+static void
+idle_hook(struct req *req)
+{
+    note("!");
 }
 
 static void
@@ -96,6 +112,24 @@ fake_abandon(struct req *req)
 }
 
 static const struct pipeline_ops ops = {fake_forward, fake_reply, fake_abandon};
+
+static const struct stage stateless = {
+    .name = "idle", .run = idle_run, .on_response_head = idle_hook, .on_done = idle_hook};
+
+/* A stage without state for a request costs no hook call (pipeline.h):
+ * neither the head hook nor the done hook runs for it. */
+static void
+test_stage_without_state_gets_no_hooks(void)
+{
+    struct req req = {.conn = (struct conn *)&req};
+    const struct stage *const stages[] = {&stateless, &pass, &stateless};
+    trace[0] = '\0';
+    pipeline_start(&req, stages, 3, &ops);
+    req.resp_head.status = 200;
+    pipeline_response_head(&req);
+    pipeline_done(&req);
+    is_str(trace, "ipiFP", "hooks run only for the stage that holds state");
+}
 
 static void
 test_sync_stages_then_forward(void)
@@ -204,7 +238,7 @@ holding_run(struct req *req)
 static const struct stage requests = {
     .name = "requests", .run = holding_run, .on_request_body = observe_request};
 static const struct stage idle_observer = {
-    .name = "idle", .run = pass_run, .on_request_body = observe_request};
+    .name = "idle", .run = idle_run, .on_request_body = observe_request};
 
 static void
 test_request_body_observed_by_stages_that_ran(void)
@@ -214,6 +248,7 @@ test_request_body_observed_by_stages_that_ran(void)
     pipeline_start(&req, plain, 1, &ops);
     ok(!pipeline_observes_request_body(&req), "no stage observes the request body");
     pipeline_done(&req);
+    memset(req.stage_data, 0, sizeof(req.stage_data));
     const struct stage *const idle[] = {&idle_observer};
     pipeline_start(&req, idle, 1, &ops);
     ok(!pipeline_observes_request_body(&req),
@@ -247,6 +282,7 @@ main(void)
 {
     base = event_base_new();
     test_sync_stages_then_forward();
+    test_stage_without_state_gets_no_hooks();
     test_async_stage_suspends_and_resumes();
     test_refusal_skips_later_stages();
     test_client_gone_while_suspended();

@@ -851,10 +851,82 @@ test_every_byte(void)
     is_int(bad_target, 0, "request-targets: every byte value accepted iff not SP/CTL/DEL");
 }
 
+/* Field values are scanned a word at a time (span_field_value): every byte
+ * value, at every offset of a value longer than two words, and HTAB runs
+ * across a word's edge, must be judged as the byte-by-byte rule does, and
+ * the value must end where the line does, its trailing OWS left out. */
+static void
+test_every_byte_in_long_values(void)
+{
+    enum { VLEN = 21 };
+    int wrong = 0, wrong_slice = 0;
+    for (int at = 0; at < VLEN; at++) {
+        for (int c = 0; c < 256; c++) {
+            char value[VLEN + 1], raw[128];
+            memset(value, 'v', VLEN);
+            value[VLEN] = '\0';
+            int n = snprintf(raw, sizeof(raw), "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n", value);
+            size_t vstart = strlen("GET / HTTP/1.1\r\nHost: a\r\nX: ");
+            raw[vstart + (size_t)at] = (char)c;
+            /* A bare LF at the last offset ends the line there (RFC 9112
+             * §2.2 lets a recipient take it), and "\r\n" is the empty line;
+             * anywhere else it leaves a line without a colon. */
+            bool lf_last = c == '\n' && at == VLEN - 1;
+            bool want = c == '\t' || (c >= 0x20 && c != 0x7f) || lf_last;
+            bool got = parse_head_len(raw, (size_t)n, HTTP_MSG_REQUEST, false) == HTTP_PARSE_OK;
+            if (got != want) {
+                printf("# value byte 0x%02x at %d: %s\n", c, at, got ? "accepted" : "refused");
+                wrong++;
+            }
+            if (got) {
+                /* OWS around the value is not part of it (RFC 9112 §5). */
+                bool ows = c == ' ' || c == '\t';
+                bool cut = (ows && (at == 0 || at == VLEN - 1)) || lf_last;
+                size_t want_len = cut ? VLEN - 1 : VLEN;
+                const char *want_p = raw + vstart + (ows && at == 0);
+                const struct http_header *h = http_head_find(&head, "x");
+                wrong_slice += h == NULL || h->value.len != want_len || h->value.p != want_p;
+            }
+        }
+    }
+    is_int(wrong, 0, "long field values: every byte at every offset judged as VCHAR/SP/HTAB/obs-text");
+    is_int(wrong_slice, 0, "long field values: the value ends at its line end, trailing OWS trimmed");
+
+    const char *tabs = "GET / HTTP/1.1\r\nHost: a\r\nX: a\t\t\t\t\t\t\t\t\t\tb\x01c\r\n\r\n";
+    is_int(parse_head(tabs, HTTP_MSG_REQUEST, false), HTTP_PARSE_ERROR,
+           "a control byte after a run of HTAB across a word edge is refused");
+    tabs = "GET / HTTP/1.1\r\nHost: a\r\nX: a\t\t\t\t\t\t\t\t\t\tb\x80" "c\r\n\r\n";
+    is_int(parse_head(tabs, HTTP_MSG_REQUEST, false), HTTP_PARSE_OK,
+           "HTAB runs and obs-text across word edges are accepted");
+    is_str(value_of("x"), "a\t\t\t\t\t\t\t\t\t\tb\x80" "c", "... whole");
+}
+
+/* http_name_is folds case eight bytes at a time. */
+static void
+test_name_is(void)
+{
+    struct sl_slice s = SL_SLICE_LIT("X-Forwarded-FOR");
+    ok(HTTP_NAME_IS(s, "x-forwarded-for"), "a 15-byte name in mixed case matches");
+    s = SL_SLICE_LIT("X-Forwarded-FOX");
+    ok(!HTTP_NAME_IS(s, "x-forwarded-for"), "a difference in the tail does not match");
+    s = SL_SLICE_LIT("X_Forwarded-For");
+    ok(!HTTP_NAME_IS(s, "x-forwarded-for"), "'_' is not '-'");
+    s = SL_SLICE_LIT("Content-Lengt");
+    ok(!HTTP_NAME_IS(s, "content-length"), "a shorter name does not match");
+    s = SL_SLICE_LIT("CONTENT-LENGTH");
+    ok(HTTP_NAME_IS(s, "content-length"), "upper case matches");
+    s = SL_SLICE_LIT("Content^Length");
+    ok(!HTTP_NAME_IS(s, "content-length"), "'^' (a tchar) is not '-'");
+    s = SL_SLICE_LIT("Host");
+    ok(HTTP_NAME_IS(s, "host"), "a 4-byte name matches");
+}
+
 int
 main(void)
 {
     test_every_byte();
+    test_every_byte_in_long_values();
+    test_name_is();
     test_valid_heads();
     test_valid_heads_byte_by_byte();
     test_bad_heads();
