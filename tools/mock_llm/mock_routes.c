@@ -573,7 +573,9 @@ h_arm_drop(struct conn *c, const struct http_req *req, const char *body, size_t 
  * (Cache-Control: max-age=N), no_store=1, private=1, no_cache=1,
  * etag=N (ETag: "vN"; a request with If-None-Match: "vN" gets a 304),
  * vary=1 (Vary: Accept), lm=1 (a fixed Last-Modified), cookie=1
- * (Set-Cookie), status=N, must_revalidate=1; served=1 adds X-Served:
+ * (Set-Cookie), status=N, must_revalidate=1, swr=N (Cache-Control:
+ * stale-while-revalidate=N), fail_after=N (503 once N were counted);
+ * served=1 adds X-Served:
  * "<counted>-<revalidated>" to the 200 and the 304 alike (a 304's fields
  * update the stored ones).
  */
@@ -623,12 +625,18 @@ h_counted(struct conn *c, const struct http_req *req, const char *body, size_t b
                       "Last-Modified: Tue, 01 Dec 2026 00:00:00 GMT\r\n");
     if (http_query_long(req, "must_revalidate", 0))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Cache-Control: must-revalidate\r\n");
+    if ((v = http_query_long(req, "swr", -1)) >= 0)
+        n += snprintf(extra + n, sizeof(extra) - (size_t)n,
+                      "Cache-Control: stale-while-revalidate=%ld\r\n", v);
     if (http_query_long(req, "served", 0))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "X-Served: %ld-%ld\r\n", g_counted,
                       g_revalidated);
     if (http_query_long(req, "cookie", 0))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Set-Cookie: a=1\r\n");
-    out_head(c, req, (int)http_query_long(req, "status", 200), "application/json",
+    long fail_after = http_query_long(req, "fail_after", -1);
+    int status = fail_after >= 0 && g_counted > fail_after ? 503
+                                                            : (int)http_query_long(req, "status", 200);
+    out_head(c, req, status, "application/json",
              (int64_t)b->len, extra[0] != '\0' ? extra : NULL);
     if (!req->head_only)
         buf_append(&c->out, b->p, b->len);
