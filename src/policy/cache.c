@@ -51,7 +51,7 @@
 #define CACHE_STALE_KEEP_MAX_MS (24 * 3600 * 1000)
 
 static struct {
-    const struct redis_script *get, *put, *del;
+    const struct redis_script *get, *put, *del, *unlock;
 } scripts;
 static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
 
@@ -61,6 +61,7 @@ find_scripts(void)
     scripts.get = redis_script_find("cache_get");
     scripts.put = redis_script_find("cache_put");
     scripts.del = redis_script_find("cache_del");
+    scripts.unlock = redis_script_find("cache_unlock");
 }
 
 enum cache_mode {
@@ -92,6 +93,9 @@ struct cache_req {
     bool stale_if_error; /* the stale entry may answer an upstream failure */
     bool stale_if_5xx;   /* ... and a 5xx: within its stale-if-error time (RFC 5861 §4) */
     struct flight *leads;       /* borrowed: the flight this miss leads, or NULL */
+    bool locked;                /* it holds the fleet's lock on the key (cache_get.lua) */
+    unsigned polls;             /* looks again while another gateway holds the lock */
+    struct event *poll_timer;   /* owns; NULL until it first waits */
     struct cache_req *next_waiter; /* borrowed: the next one waiting on a flight */
 };
 
@@ -105,6 +109,21 @@ struct cache_req {
  */
 #define CACHE_COALESCE_WAIT_MS 500
 #define CACHE_FLIGHT_SLOTS 256
+
+/*
+ * Across gateways (SPEC section 7), a lookup that finds no entry takes
+ * the key's lock in Redis in the same call (cache_get.lua): the holder
+ * goes upstream, a request that finds it held looks again every
+ * CACHE_LOCK_POLL_MS, CACHE_LOCK_POLLS times at most (so the wait, like
+ * the flight's, stays inside the stage deadline), then goes upstream
+ * itself. The holder's put releases it; an exchange that failed frees it;
+ * a response that may not be stored leaves a "pass" marker for
+ * CACHE_PASS_MS so that waiters do not queue on an uncacheable URL.
+ */
+#define CACHE_LOCK_MS "3000"
+#define CACHE_LOCK_POLL_MS 50
+#define CACHE_LOCK_POLLS 10
+#define CACHE_PASS_MS "10000"
 
 struct flight {
     const struct config_route *route; /* borrowed; the leader's config holds it */
@@ -204,6 +223,8 @@ static bool
 join_flight(struct cache_req *c)
 {
     struct req *req = c->req;
+    if (c->leads != NULL)
+        return false; /* it leads already (and looks again for the fleet) */
     struct flight **slot = flight_slot(req->route, c->hash);
     if (*slot != NULL) {
         if ((*slot)->expired || c->waited)
@@ -501,13 +522,25 @@ put_entry(const struct entry_ref *e, const struct response_record *rec,
 
 /* Sends the put of c's response; its reply then ends the flight c leads
  * (c->leads is cleared: the flight is the reply's). */
-static void
+static bool
 store_entry(struct cache_req *c, const struct http_head *resp)
 {
     struct entry_ref e = entry_of(c);
     struct store_terms t = {true, c->fresh_ms, c->stale_if_error_ms, c->stale_while_revalidate_ms};
-    if (put_entry(&e, &c->rec, &t, resp, &c->req->head, c->leads))
-        c->leads = NULL;
+    if (!put_entry(&e, &c->rec, &t, resp, &c->req->head, c->leads))
+        return false;
+    c->leads = NULL;
+    return true;
+}
+
+/* The lock holder ended without storing: pass (its response may not be
+ * stored) or free the lock (its exchange failed). */
+static void
+unlock(struct cache_req *c, bool pass)
+{
+    const char *extra[] = {pass ? "pass" : "", CACHE_PASS_MS};
+    const size_t extralens[] = {strlen(extra[0]), strlen(extra[1])};
+    route_script(c, scripts.unlock, 2, extra, extralens, on_invalidated, NULL);
 }
 
 static void
@@ -526,10 +559,13 @@ cache_done(struct req *req)
     bool whole = req->outcome == REQ_OUTCOME_COMPLETE && req->reached_upstream;
     if (c->mode == CACHE_INVALIDATE && whole && req->status < 400)
         invalidate(c);
-    if (c->mode != CACHE_INVALIDATE && c->store && whole && c->rec.status != 0 &&
-        !c->rec.too_big)
-        store_entry(c, &req->resp_head);
+    bool stored = c->mode != CACHE_INVALIDATE && c->store && whole && c->rec.status != 0 &&
+                  !c->rec.too_big && store_entry(c, &req->resp_head);
+    if (c->locked && !stored)
+        unlock(c, whole);
     end_flight(c->leads); /* unless store_entry passed it on */
+    if (c->poll_timer != NULL)
+        event_free(c->poll_timer);
     response_record_deinit(&c->rec);
     strbuf_deinit(&c->stale_value);
     free(c);
@@ -940,17 +976,40 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
 }
 
 static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    lookup(arg);
+}
+
+/* Another gateway holds the key's lock: look again shortly. */
+static void
+poll_later(struct cache_req *c)
+{
+    if (c->poll_timer == NULL)
+        c->poll_timer = evtimer_new(c->req->worker->base, on_poll, c);
+    c->polls++;
+    struct timeval wait = {0, CACHE_LOCK_POLL_MS * 1000};
+    evtimer_add(c->poll_timer, &wait);
+}
+
+static void
 on_lookup(void *arg, const struct redisReply *reply, const char *err)
 {
     struct cache_req *c = arg;
     struct req *req = c->req;
-    if (err == NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+    long long lock = -1; /* cache_get.lua's lock answer; -1: none */
+    if (err == NULL && reply->type == REDIS_REPLY_ARRAY &&
+        (reply->elements == 2 || reply->elements == 3) &&
         reply->element[0]->type == REDIS_REPLY_STRING) {
         snprintf(c->gen, sizeof(c->gen), "%s", reply->element[0]->str);
         const struct redisReply *e = reply->element[1];
         if (e->type == REDIS_REPLY_STRING && try_entry(c, e->str, e->len, true))
             return;
+        if (reply->elements == 3 && reply->element[2]->type == REDIS_REPLY_INTEGER)
+            lock = reply->element[2]->integer;
     }
+    c->locked = c->locked || lock == 1; /* released on done, however it ends */
     struct http_cache_control rcc;
     http_cache_control_parse(&req->head, &rcc);
     if (rcc.only_if_cached) {
@@ -958,8 +1017,13 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
         req_fail(req, 504, "not_cached", "only-if-cached and no fresh entry is stored");
         return;
     }
-    if (err == NULL && req->conn != NULL && join_flight(c))
-        return; /* another request of this key is upstream: wait for its answer */
+    bool may_wait = err == NULL && req->conn != NULL;
+    if (may_wait && join_flight(c))
+        return; /* another request of this key in this worker is upstream: wait for its answer */
+    if (may_wait && lock == 0 && c->polls < CACHE_LOCK_POLLS) {
+        poll_later(c); /* another gateway's request is upstream */
+        return;
+    }
     forward(c, "MISS", "fwd=miss");
 }
 
@@ -1049,7 +1113,9 @@ lookup(struct cache_req *c)
     struct sl_slice hot = cache_hot_get(req->worker->hot, req->route->name, c->hash, clock_wall_ms());
     if (hot.len > 0 && try_entry(c, hot.p, hot.len, false))
         return; /* a hot key: answered from the worker's copy, no Redis */
-    if (!route_script(c, scripts.get, 0, NULL, NULL, on_lookup, c))
+    const char *extra[] = {CACHE_LOCK_MS};
+    const size_t extralens[] = {strlen(CACHE_LOCK_MS)};
+    if (!route_script(c, scripts.get, 1, extra, extralens, on_lookup, c))
         forward(c, "BYPASS", "fwd=bypass");
 }
 
