@@ -182,6 +182,7 @@ struct config {
         uint32_t idle_timeout_ms;            /* default 75s */
         uint32_t drain_timeout_ms;           /* default 30s */
         unsigned max_connections;            /* client connections, all workers; 0: no cap */
+        size_t hot_cache_size;               /* per worker, cache entries in memory; 16MiB */
         struct config_cidr *trusted_proxies; /* owns */
         size_t ntrusted_proxies;
     } http;

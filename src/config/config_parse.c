@@ -850,6 +850,9 @@ static const struct config_yaml_directive http_directives[] = {
     {"max_connections", config_yaml_set_uint, offsetof(struct config, http.max_connections), NULL,
      false, .doc = "client connections, all workers; over it 503 overloaded; 0: no cap",
      .example = "0"},
+    {"hot_cache_size", config_yaml_set_size0, offsetof(struct config, http.hot_cache_size), NULL,
+     false, .doc = "per worker: cache entries kept in memory for hits without Redis; 0: none",
+     .example = "16MiB"},
     {"trusted_proxies", config_value_set_cidrs, 0, NULL, false,
      .doc = "peers (IP or CIDR) whose X-Forwarded-For is appended to, not replaced",
      .example = "[]"},
@@ -922,6 +925,7 @@ config_new(const char *path)
     cfg->tokens.max_lifetime_ms = 30ull * 86400 * 1000;
     cfg->http.max_header_size = 32u << 10;
     cfg->http.max_body_size = 10u << 20;
+    cfg->http.hot_cache_size = 16u << 20;
     cfg->http.header_timeout_ms = 10000;
     cfg->http.body_timeout_ms = 60000;
     cfg->http.idle_timeout_ms = 75000;

@@ -604,20 +604,34 @@ config_yaml_set_dur64(struct config_yaml *y, yaml_node_t *val, void *base,
         *CONFIG_YAML_FIELD(base, d, uint64_t) = v;
 }
 
-void
-config_yaml_set_size(struct config_yaml *y, yaml_node_t *val, void *base,
-                     const struct config_yaml_directive *d, const char *where)
+static void
+set_size(struct config_yaml *y, yaml_node_t *val, void *base, const struct config_yaml_directive *d,
+         const char *where, bool zero_ok)
 {
     char *s = config_yaml_scalar_nonempty(y, val, where);
     if (s == NULL)
         return;
     size_t v;
-    if (config_parse_size(s, &v) < 0 || v == 0)
+    if (config_parse_size(s, &v) < 0 || (v == 0 && !zero_ok))
         config_yaml_error(y, val, "%s: '%s' is not a size (like 512, 32KiB, 10MiB, 1GiB)", where,
                           s);
     else
         *CONFIG_YAML_FIELD(base, d, size_t) = v;
     free(s);
+}
+
+void
+config_yaml_set_size(struct config_yaml *y, yaml_node_t *val, void *base,
+                     const struct config_yaml_directive *d, const char *where)
+{
+    set_size(y, val, base, d, where, false);
+}
+
+void
+config_yaml_set_size0(struct config_yaml *y, yaml_node_t *val, void *base,
+                      const struct config_yaml_directive *d, const char *where)
+{
+    set_size(y, val, base, d, where, true);
 }
 
 void

@@ -197,6 +197,9 @@ void config_yaml_set_dur64(struct config_yaml *y, yaml_node_t *val, void *base,
 /* size_t bytes, > 0 */
 void config_yaml_set_size(struct config_yaml *y, yaml_node_t *val, void *base,
                           const struct config_yaml_directive *d, const char *where);
+/* The same, 0 allowed ("none"). */
+void config_yaml_set_size0(struct config_yaml *y, yaml_node_t *val, void *base,
+                           const struct config_yaml_directive *d, const char *where);
 /* a nested mapping; d->arg is its section, whose offsets are from the field */
 void config_yaml_set_section(struct config_yaml *y, yaml_node_t *val, void *base,
                              const struct config_yaml_directive *d, const char *where);

@@ -183,6 +183,7 @@ switch_config(struct worker *w, struct config *cfg)
     struct config *old = w->cfg;
     w->cfg = cfg;
     bufpool_set_size(w->bufs, buf_size_for(cfg));
+    cache_hot_set_max_bytes(w->hot, cfg->http.hot_cache_size);
     make_pools(w);
     /* Claims were verified with the old key ring: a removed key must stop
      * verifying at once. */
@@ -260,7 +261,7 @@ worker_new(unsigned id, struct config *cfg)
     w->metrics = metrics_shard_new();
     w->claims = claims_cache_new(WORKER_CLAIMS_SLOTS);
     w->limits = ratelimit_worker_new(w);
-    w->hot = cache_hot_new();
+    w->hot = cache_hot_new(cfg->http.hot_cache_size);
     unsigned char seed[sizeof(w->rid_seed_hex) / 2];
     randombytes_buf(seed, sizeof(seed));
     for (size_t i = 0; i < sizeof(seed); i++) {

@@ -22,13 +22,22 @@ struct hot_entry {
 
 struct cache_hot {
     size_t bytes;
+    size_t max_bytes;
     struct hot_entry slots[CACHE_HOT_SLOTS];
 };
 
 struct cache_hot *
-cache_hot_new(void)
+cache_hot_new(size_t max_bytes)
 {
-    return xcalloc(1, sizeof(struct cache_hot));
+    struct cache_hot *h = xcalloc(1, sizeof(struct cache_hot));
+    h->max_bytes = max_bytes;
+    return h;
+}
+
+void
+cache_hot_set_max_bytes(struct cache_hot *h, size_t max_bytes)
+{
+    h->max_bytes = max_bytes;
 }
 
 void
@@ -84,7 +93,7 @@ cache_hot_put(struct cache_hot *h, const char *route, const char *hash, struct s
     struct hot_entry *e = slot_of(h, route, hash);
     if (e->value != NULL)
         drop(h, e);
-    if (h->bytes + value.len > CACHE_HOT_BYTES)
+    if (h->bytes + value.len > h->max_bytes)
         return;
     e->value = xmalloc(value.len);
     memcpy(e->value, value.p, value.len);

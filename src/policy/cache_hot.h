@@ -7,7 +7,7 @@
  *   worker) -> a copy of the Redis value, until min(its freshness,
  *   CACHE_HOT_TTL_MS), while the process's purge epoch is unchanged
  *
- * Bounded: at most CACHE_HOT_BYTES of values per worker, none above
+ * Bounded: at most max_bytes (http.hot_cache_size) of values per worker, none above
  * CACHE_HOT_MAX_ENTRY. A purge or an invalidation on this gateway bumps
  * the epoch, so every worker forgets at once; one on another gateway is
  * seen here within CACHE_HOT_TTL_MS (the time an entry is trusted without
@@ -22,14 +22,18 @@
 #include "sluice.h"
 
 #define CACHE_HOT_SLOTS 1024
-#define CACHE_HOT_BYTES (16u << 20)
+#define CACHE_HOT_BYTES (16u << 20) /* the default of http.hot_cache_size */
 #define CACHE_HOT_MAX_ENTRY (64u << 10)
 #define CACHE_HOT_TTL_MS 1000
 #define CACHE_HOT_ROUTE_MAX 128 /* routes with longer names are not kept hot */
 
 struct cache_hot;
 
-struct cache_hot *cache_hot_new(void);
+/* max_bytes: of values kept (0: none is kept). */
+struct cache_hot *cache_hot_new(size_t max_bytes);
+/* A reload changed it: puts beyond it are refused, and what was kept
+ * beyond it ages out (within CACHE_HOT_TTL_MS). */
+void cache_hot_set_max_bytes(struct cache_hot *h, size_t max_bytes);
 void cache_hot_free(struct cache_hot *h);
 
 /* The value kept for (route, hash), borrowed until the next call on h;

@@ -13,7 +13,7 @@
 static void
 test_kept_until_fresh_or_ttl(void)
 {
-    struct cache_hot *h = cache_hot_new();
+    struct cache_hot *h = cache_hot_new(CACHE_HOT_BYTES);
     struct sl_slice v = SL_SLICE_LIT("value");
     ok(cache_hot_get(h, "r", HASH, 0).len == 0, "nothing kept: empty");
     cache_hot_put(h, "r", HASH, v, 1000, 1500);
@@ -30,7 +30,7 @@ test_kept_until_fresh_or_ttl(void)
 static void
 test_identity_and_forgetting(void)
 {
-    struct cache_hot *h = cache_hot_new(), *other = cache_hot_new();
+    struct cache_hot *h = cache_hot_new(CACHE_HOT_BYTES), *other = cache_hot_new(CACHE_HOT_BYTES);
     struct sl_slice v = SL_SLICE_LIT("v");
     cache_hot_put(h, "models", HASH, v, 0, 500);
     cache_hot_put(other, "models", HASH, v, 0, 500);
