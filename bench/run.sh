@@ -193,15 +193,15 @@ if ((NEED_REDIS)); then
     rcli HSET 'bench:{u:bench}:s:peer-session' user bench plan bench >/dev/null
     rcli PEXPIRE 'bench:{u:bench}:s:peer-session' "$SESSION_TTL_MS" >/dev/null
 fi
-# "cmd calls" per line, from INFO commandstats (INFO itself left out: it is
-# ours), summed over the servers on PORTS (default: the shared one).
+# "cmd calls usec" per line, from INFO commandstats (INFO itself left out:
+# it is ours), summed over the servers on PORTS (default: the shared one).
 redis_cmdstats() { # [PORT...]
     (($#)) || set -- $REDIS_PORT
     (($#)) || return 0
     local p
     for p in "$@"; do redis-cli -h 127.0.0.1 -p "$p" INFO commandstats; done | tr -d '\r' |
-        sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),.*/\1 \2/p' |
-        awk '$1 != "info" { n[$1] += $2 } END { for (c in n) print c, n[c] }' || true
+        sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\1 \2 \3/p' |
+        awk '$1 != "info" { n[$1] += $2; u[$1] += $3 } END { for (c in n) print c, n[c], u[c] }' || true
 }
 
 # A three-master Redis Cluster for sluice_fleet_cluster (redis-cli --cluster
@@ -695,6 +695,8 @@ wrk_summary() {
 RAW=$TMP/raw.tsv   # rep target size conns rps p50 p99 cpu_us up_cpu_us errors redis_cpu_us redis_cmds
 RAWCMD=$TMP/rawcmd.tsv   # rep target size conns command calls_per_request
 : >"$RAW"; : >"$RAWCMD"
+RAWUSEC=$TMP/rawusec.tsv   # rep target size conns evalsha_usec_per_call
+: >"$RAWUSEC"
 # Sizes and connection counts outside, targets inside: slow drift of the
 # machine (thermal, noisy neighbours) then lands on every target alike.
 for rep in $(seq "$REPEAT"); do
@@ -734,6 +736,12 @@ for rep in $(seq "$REPEAT"); do
                 NR == FNR { before[$1] = $2; next }
                 { d = $2 - before[$1]; if (d > 0) printf "%s\t%s\t%s\t%s\t%s\t%.5f\n", rep, t, s, c, $1, d / r }
             ' "$TMP/cmd0" "$TMP/cmd1" >>"$RAWCMD"
+            # Redis's own time per EVALSHA (usec_per_call over the run): what
+            # the scripts cost inside Redis, whatever the scheduler does
+            awk -v rep="$rep" -v t="$t" -v s="$size" -v c="$c" '
+                NR == FNR { n0[$1] = $2; u0[$1] = $3; next }
+                $1 == "evalsha" && $2 > n0[$1] { printf "%s\t%s\t%s\t%s\t%.2f\n", rep, t, s, c, ($3 - u0[$1]) / ($2 - n0[$1]) }
+            ' "$TMP/cmd0" "$TMP/cmd1" >>"$RAWUSEC"
             rcmds=$(awk -F'\t' -v rep="$rep" -v t="$t" -v s="$size" -v c="$c" \
                 '$1 == rep && $2 == t && $3 == s && $4 == c { x += $6 } END { printf "%.5f", x + 0 }' "$RAWCMD")
         else
@@ -766,17 +774,15 @@ declare -A SYSC=()
 if [[ $SYSCALLS != 0 ]] && perf stat -e raw_syscalls:sys_enter -- true >/dev/null 2>&1; then
     sdur=$(( DURATION < 3 ? DURATION : 3 ))
     for t in $TARGETS; do
-        [[ -n ${FLEET[$t]:-} ]] && continue   # several processes: not one perf -p
         alive "$t" || continue
-        url="http://127.0.0.1:${PORT[$t]}/small"
-        mapfile -t hdr < <(auth_args "$t")
-        perf stat -x, -e raw_syscalls:sys_enter -p "${MEASURE_PID[$t]}" -o "$TMP/perf.$t" \
+        # a fleet: the syscalls of both gateways, per request of both wrk
+        perf stat -x, -e raw_syscalls:sys_enter -p "$(measured_pids "$t" | paste -sd,)" -o "$TMP/perf.$t" \
             -- sleep $((sdur + 1)) 2>/dev/null &
         ppid=$!
         sleep 0.5
-        out=$(timeout $((sdur + 30)) "${WRK[@]}" -t"$THREADS" -c50 -d"${sdur}s" "${hdr[@]}" "$url" 2>&1) || true
+        out=$(wrk_run "$t" 50 "$sdur" /small)
         wait "$ppid" || true
-        reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+        reqs=$(awk '/requests in/ { n += $1 } END { if (n) print n }' <<<"$out")
         calls=$(awk -F, '/raw_syscalls/ {print $1}' "$TMP/perf.$t" 2>/dev/null)
         if [[ -n $reqs && $calls =~ ^[0-9]+$ ]]; then
             SYSC[$t]=$(awk -v c="$calls" -v r="$reqs" 'BEGIN { printf "%.2f", c / r }')
@@ -872,6 +878,12 @@ cmds() {
             END { for (k in n) { m = n[k]; x = (m % 2) ? v[k, (m + 1) / 2] : (v[k, m / 2] + v[k, m / 2 + 1]) / 2
                     printf "%s %s\n", x, k } }' |
         sort -k1,1gr | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, ($1 >= 0.01 ? sprintf("%.2f", $1) : "<0.01") }'
+}
+
+# usec_per_call TARGET SIZE CONNS: Redis's median time per EVALSHA over passes.
+usec_per_call() {
+    awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$2 == t && $3 == s && $4 == c { print $5 }' "$RAWUSEC" |
+        median | awk '{ if ($1 == "nan") print "–"; else printf "%.1f", $1 }'
 }
 
 all_targets=$ALL_TARGETS
@@ -997,12 +1009,13 @@ all_targets=$ALL_TARGETS
                 done
             done; done
             echo
-            echo "| size | conns | req/s cluster ÷ single | gateways CPU/req cluster ÷ single | Redis CPU/req cluster ÷ single | p99 cluster ÷ single |"
-            echo "|---|---:|---:|---:|---:|---:|"
+            echo "| size | conns | req/s cluster ÷ single | gateways CPU/req cluster ÷ single | Redis CPU/req cluster ÷ single | p99 cluster ÷ single | Redis µs per EVALSHA single / cluster |"
+            echo "|---|---:|---:|---:|---:|---:|---:|"
             for size in $SIZES; do for c in $CONNS; do
                 echo "| $size | $c | $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 5)" \
                      "| $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 8) | $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 11)" \
-                     "| $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 7) |"
+                     "| $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 7)" \
+                     "| $(usec_per_call sluice_fleet "$size" "$c") / $(usec_per_call sluice_fleet_cluster "$size" "$c") |"
             done; done
         fi
     fi
