@@ -20,7 +20,7 @@ REPEAT=${REPEAT:-1}               # passes over the whole matrix; medians report
 THREADS=${THREADS:-2}             # wrk threads (one per core on the reference box)
 CONNS=${CONNS:-50 200}
 SIZES=${SIZES:-small 16k}
-ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_flood sluice_forged nginx_cache sluice_cache"
+ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_flood sluice_forged nginx_cache sluice_cache sluice_fleet sluice_fleet_cluster"
 TARGETS=${TARGETS:-$ALL_TARGETS}
 TTFE_REPS=${TTFE_REPS:-20}
 IDLE_N=${IDLE_N:-10000}
@@ -193,11 +193,47 @@ if ((NEED_REDIS)); then
     rcli HSET 'bench:{u:bench}:s:peer-session' user bench plan bench >/dev/null
     rcli PEXPIRE 'bench:{u:bench}:s:peer-session' "$SESSION_TTL_MS" >/dev/null
 fi
-# "cmd calls" per line, from INFO commandstats (INFO itself left out: it is ours).
-redis_cmdstats() {
-    [[ -n $REDIS_PORT ]] || return 0
-    rcli INFO commandstats | tr -d '\r' |
-        sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),.*/\1 \2/p' | grep -v '^info ' || true
+# "cmd calls usec" per line, from INFO commandstats (INFO itself left out:
+# it is ours), summed over the servers on PORTS (default: the shared one).
+redis_cmdstats() { # [PORT...]
+    (($#)) || set -- $REDIS_PORT
+    (($#)) || return 0
+    local p
+    for p in "$@"; do redis-cli -h 127.0.0.1 -p "$p" INFO commandstats; done | tr -d '\r' |
+        sed -n 's/^cmdstat_\([^:]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\1 \2 \3/p' |
+        awk '$1 != "info" { n[$1] += $2; u[$1] += $3 } END { for (c in n) print c, n[c], u[c] }' || true
+}
+
+# A three-master Redis Cluster for sluice_fleet_cluster (redis-cli --cluster
+# create, no replicas, no persistence), on free ports with their bus ports
+# given explicitly (port + 10000 could land in the ephemeral range).
+CLUSTER_PORTS=(); CLUSTER_PIDS=()
+start_cluster() {
+    ((${#CLUSTER_PORTS[@]})) && return 0
+    local d=$TMP/cluster i p bus pid; mkdir -p "$d"
+    for i in 1 2 3; do
+        p=$(free_port); while [[ " ${CLUSTER_PORTS[*]} $REDIS_PORT " == *" $p "* ]]; do p=$(free_port); done
+        bus=$(free_port); while ((bus == p)); do bus=$(free_port); done
+        "${SRV[@]}" redis-server --bind 127.0.0.1 --port "$p" --cluster-enabled yes \
+            --cluster-config-file "$d/nodes-$p.conf" --cluster-port "$bus" --cluster-node-timeout 5000 \
+            --save '' --appendonly no --daemonize no --protected-mode no --dir "$d" \
+            --logfile "$d/redis-$p.log" >"$d/redis-$p.out" 2>&1 &
+        pid=$!; pids+=("$pid")
+        wait_port "$p" "$pid" "cluster redis-server" || { cat "$d/redis-$p.log" >&2; return 1; }
+        CLUSTER_PORTS+=("$p"); CLUSTER_PIDS+=("$pid")
+    done
+    local addrs=(); for p in "${CLUSTER_PORTS[@]}"; do addrs+=("127.0.0.1:$p"); done
+    redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >"$d/create.log" 2>&1 ||
+        { cat "$d/create.log" >&2; return 1; }
+    for _ in $(seq 100); do
+        local ok=1
+        for p in "${CLUSTER_PORTS[@]}"; do
+            redis-cli -p "$p" CLUSTER INFO | grep -q 'cluster_state:ok' || ok=0
+        done
+        ((ok)) && { log "redis cluster of 3 masters on ${addrs[*]} (pids ${CLUSTER_PIDS[*]})"; return 0; }
+        sleep 0.1
+    done
+    log "the cluster never reached cluster_state:ok"; return 1
 }
 
 # --- nginx ------------------------------------------------------------------
@@ -465,6 +501,91 @@ start_sluice_forged() {
     EXPECT[sluice_forged]=401
 }
 
+# --- two gateways on one Redis or on a Redis Cluster -------------------------
+
+# sluice_fleet and sluice_fleet_cluster: TWO sluice processes (one worker
+# each, the sluice_limits configuration: auth required, a plan of two
+# windows and one concurrency limit, one signing key) on the shared single
+# Redis, or on a three-master Redis Cluster (redis.url naming one node, the
+# other two as redis.nodes seeds). Sessions for FLEET_USERS users are made
+# through the first gateway's admin API and wrk sends their tokens in turn
+# (bench/fleet_tokens.lua), so the users' hash tags spread over the slots.
+# One wrk per gateway, in parallel, each with half the threads and
+# connections (wrk_measure).
+FLEET_USERS=${FLEET_USERS:-200}
+declare -A FLEET=() REDIS_PORTS_OF=() REDIS_PIDS_OF=() TOKENS=()
+fleet_session() { # ADMIN_PORT USER: prints the token
+    local out
+    out=$(curl -sS --max-time 5 -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+        -H 'Content-Type: application/json' --data "{\"user\":\"$2\",\"plan\":\"bench\",\"ttl\":3600}" \
+        "http://127.0.0.1:$1/v1/sessions" 2>&1) || true
+    sed -n 's/.*"token"[[:space:]]*:[[:space:]]*"\(v4\.[^"]*\)".*/\1/p' <<<"$out" | grep . ||
+        { log "POST /v1/sessions for $2: ${out:0:200}"; return 1; }
+}
+start_sluice_fleet_on() { # NAME REDIS_YAML
+    local name=$1 m p ap d admin_port=""
+    sluice_keys || return 1
+    FLEET[$name]=""
+    for m in a b; do
+        d=$TMP/${name}_$m; p=$(free_port); ap=$(free_port); mkdir -p "$d"
+        cat >"$d/sluice.yaml" <<EOF
+listen: 127.0.0.1:$p
+workers: 1
+log: { access: "off" }
+admin: { listen: 127.0.0.1:$ap, token: "$ADMIN_TOKEN" }
+redis: $2
+tokens:
+  format: paseto-v4-public
+  keys: [ { secret: "$SL_SECRET" } ]
+  session_ttl: $((SESSION_TTL_MS / 1000))s
+  sliding: true
+upstreams:
+  u: { servers: [127.0.0.1:$UPORT], keepalive: $KEEPALIVE }
+plans:
+  bench:
+    limits:
+      - { name: per_minute, requests: 100000000, window: 1m }
+      - { name: per_hour, requests: 1000000000, window: 1h }
+      - { name: in_flight, concurrent: 1000 }
+routes:
+  - { name: all, match: { path_prefix: / }, upstream: u, auth: required, plan: bench }
+EOF
+        run_sluice "${name}_$m" "$p" || return 1
+        wait_port "$ap" "${PID[${name}_$m]}" "${name}_$m admin" || return 1
+        FLEET[$name]+="${name}_$m "
+        [[ -n $admin_port ]] || admin_port=$ap
+    done
+    # every master connected before the first session is made
+    for _ in $(seq 100); do
+        curl -sS --max-time 2 "http://127.0.0.1:$admin_port/readyz" 2>/dev/null | grep -q '"ready"' && break
+        sleep 0.1
+    done
+    local i tok
+    TOKENS[$name]=$TMP/$name.tokens; : >"${TOKENS[$name]}"
+    for i in $(seq "$FLEET_USERS"); do
+        tok=$(fleet_session "$admin_port" "fleet$i") || return 1
+        echo "$tok" >>"${TOKENS[$name]}"
+    done
+    PID[$name]=${PID[${name}_a]}; PORT[$name]=${PORT[${name}_a]}; MEASURE_PID[$name]=${PID[${name}_a]}
+    AUTH[$name]="Bearer $(head -1 "${TOKENS[$name]}")"
+    # the probe of the main loop asks the first gateway; the second must answer too
+    local code
+    code=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: ${AUTH[$name]}" \
+        "http://127.0.0.1:${PORT[${name}_b]}/small") || true
+    [[ $code == 200 ]] || { log "$name: the second gateway answered ${code:-nothing}"; return 1; }
+}
+start_sluice_fleet() {
+    REDIS_PORTS_OF[sluice_fleet]=$REDIS_PORT; REDIS_PIDS_OF[sluice_fleet]=$REDIS_PID
+    start_sluice_fleet_on sluice_fleet "{ url: \"redis://127.0.0.1:$REDIS_PORT/0\", prefix: \"sluice:\" }"
+}
+start_sluice_fleet_cluster() {
+    start_cluster || return 1
+    REDIS_PORTS_OF[sluice_fleet_cluster]=${CLUSTER_PORTS[*]}
+    REDIS_PIDS_OF[sluice_fleet_cluster]=${CLUSTER_PIDS[*]}
+    start_sluice_fleet_on sluice_fleet_cluster "{ url: \"redis://127.0.0.1:${CLUSTER_PORTS[0]}/0\",\
+ nodes: [127.0.0.1:${CLUSTER_PORTS[1]}, 127.0.0.1:${CLUSTER_PORTS[2]}], prefix: \"sluice:\" }"
+}
+
 # Start each proxy and check it really forwards (or, for sluice_forged,
 # refuses); a target that does not is dropped from the run (and reported)
 # rather than aborting the whole bench.
@@ -496,10 +617,27 @@ done
 TARGETS=${active[*]}
 [[ -n $TARGETS ]] || die "no target answers"
 
-alive() { kill -0 "${PID[$1]}" 2>/dev/null; }
+# The processes a target's CPU is read from: its measured process, or
+# every gateway of a fleet target.
+measured_pids() {
+    local m
+    if [[ -n ${FLEET[$1]:-} ]]; then for m in ${FLEET[$1]}; do echo "${PID[$m]}"; done
+    else echo "${MEASURE_PID[$1]}"; fi
+}
+alive() {
+    local p
+    if [[ -n ${FLEET[$1]:-} ]]; then
+        for p in $(measured_pids "$1"); do kill -0 "$p" 2>/dev/null || return 1; done
+        return 0
+    fi
+    kill -0 "${PID[$1]}" 2>/dev/null
+}
+cpu_sum() { local p s=0; for p in "$@"; do s=$((s + $(cpu_ticks "$p"))); done; echo "$s"; }
 dead_report() { # a proxy died mid-run: keep its last words
-    local f=$TMP/$1/out.log; [[ $1 == nginx* ]] && f=$TMP/$1/error.log
-    PROBLEMS+=("$1: process died during the run; last output: $(tail -5 "$f" 2>/dev/null | tr '\n' ' ')")
+    local f=$TMP/$1/out.log m; [[ $1 == nginx* ]] && f=$TMP/$1/error.log
+    if [[ -n ${FLEET[$1]:-} ]]; then f=""; for m in ${FLEET[$1]}; do f+="$TMP/$m/out.log "; done; fi
+    # shellcheck disable=SC2086 # f is a list of files for a fleet
+    PROBLEMS+=("$1: process died during the run; last output: $(tail -q -n 5 $f 2>/dev/null | tr '\n' ' ')")
     local t rest=""; for t in $TARGETS; do [[ $t == "$1" ]] || rest+="$t "; done
     TARGETS=${rest% }
 }
@@ -508,12 +646,48 @@ auth_args() { if [[ -n ${AUTH[$1]:-} ]]; then printf '%s\n' -H "Authorization: $
 
 path_of() { case $1 in small) echo /small ;; 16k) echo /bytes/16384 ;; *) die "size $1" ;; esac; }
 
-# wrk's latency lines look like "     99%    5.21ms"; normalise to ms.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-        f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
-        if (f < 0) print "nan"; else printf "%.3f", n * f }'
+# wrk_run TARGET CONNS SECONDS PATH [wrk options...]: wrk against the
+# target, its output on stdout. A fleet target gets one wrk per gateway, in
+# parallel, each with its share of THREADS and CONNS and the users' tokens
+# in turn (fleet_tokens.lua); their outputs follow each other.
+wrk_run() {
+    local t=$1 c=$2 d=$3 path=$4; shift 4
+    if [[ -z ${FLEET[$t]:-} ]]; then
+        local hdr; mapfile -t hdr < <(auth_args "$t")
+        timeout $((d + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${d}s" "$@" "${hdr[@]}" \
+            "http://127.0.0.1:${PORT[$t]}$path" 2>&1 || true
+        return 0
+    fi
+    local members m i=0 wp=()
+    read -ra members <<<"${FLEET[$t]}"
+    local n=${#members[@]}
+    local th=$((THREADS / n)); ((th >= 1)) || th=1
+    local cc=$((c / n)); ((cc >= th)) || cc=$th
+    for m in "${members[@]}"; do
+        timeout $((d + 30)) "${WRK[@]}" -t"$th" -c"$cc" -d"${d}s" "$@" -s bench/fleet_tokens.lua \
+            "http://127.0.0.1:${PORT[$m]}$path" -- "${TOKENS[$t]}" "$i" >"$TMP/wrk.$m" 2>&1 &
+        wp+=("$!"); i=$((i + 1))
+    done
+    for m in "${wp[@]}"; do wait "$m" || true; done
+    for m in "${members[@]}"; do cat "$TMP/wrk.$m"; done
+}
+
+# "req/s requests p50_ms p99_ms socket_errors non_2xx" of wrk's output on
+# stdin, nothing if there is no result; of several runs (a fleet): req/s,
+# requests and errors summed, p50 the mean, p99 the largest.
+wrk_summary() {
+    awk 'function ms(v,   n, u) { n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+             if (u == "us") return n / 1000; if (u == "ms") return n; if (u == "s") return n * 1000
+             if (u == "m") return n * 60000; bad = 1; return 0 }
+        /^Requests\/sec:/ { rps += $2; runs++ }
+        /requests in/ { reqs += $1 }
+        $1 == "50%" { p50 += ms($2); n50++ }
+        $1 == "99%" { v = ms($2); if (v > p99) p99 = v; n99++ }
+        /Socket errors/ { gsub(/,/, ""); se += $4 + $6 + $8 + $10 }
+        /Non-2xx/ { nx += $NF }
+        END { if (!runs) exit
+              printf "%.2f %d %s %s %d %d\n", rps, reqs, (n50 && !bad) ? sprintf("%.3f", p50 / n50) : "nan",
+                     (n99 && !bad) ? sprintf("%.3f", p99) : "nan", se, nx }'
 }
 
 # --- throughput / latency / CPU ---------------------------------------------
@@ -521,6 +695,8 @@ to_ms() {
 RAW=$TMP/raw.tsv   # rep target size conns rps p50 p99 cpu_us up_cpu_us errors redis_cpu_us redis_cmds
 RAWCMD=$TMP/rawcmd.tsv   # rep target size conns command calls_per_request
 : >"$RAW"; : >"$RAWCMD"
+RAWUSEC=$TMP/rawusec.tsv   # rep target size conns evalsha_usec_per_call
+: >"$RAWUSEC"
 # Sizes and connection counts outside, targets inside: slow drift of the
 # machine (thermal, noisy neighbours) then lands on every target alike.
 for rep in $(seq "$REPEAT"); do
@@ -528,22 +704,20 @@ for rep in $(seq "$REPEAT"); do
     for c in $CONNS; do
       for t in $TARGETS; do
         alive "$t" || { dead_report "$t"; continue; }
-        url="http://127.0.0.1:${PORT[$t]}$(path_of "$size")"
-        mapfile -t hdr < <(auth_args "$t")
-        timeout $((WARMUP + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${WARMUP}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
-        mp=${MEASURE_PID[$t]}
-        redis_cmdstats >"$TMP/cmd0"
-        c0=$(cpu_ticks "$mp"); u0=$(cpu_ticks "$MOCK_PID"); r0=0; [[ -n $REDIS_PID ]] && r0=$(cpu_ticks "$REDIS_PID")
-        out=$(timeout $((DURATION + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${DURATION}s" --latency "${hdr[@]}" "$url" 2>&1) || true
-        c1=$(cpu_ticks "$mp"); u1=$(cpu_ticks "$MOCK_PID"); r1=0; [[ -n $REDIS_PID ]] && r1=$(cpu_ticks "$REDIS_PID")
-        redis_cmdstats >"$TMP/cmd1"
+        path=$(path_of "$size")
+        wrk_run "$t" "$c" "$WARMUP" "$path" >/dev/null
+        mapfile -t mps < <(measured_pids "$t")
+        # the Redis servers this target uses (the shared one unless it has its own)
+        read -ra rports <<<"${REDIS_PORTS_OF[$t]:-$REDIS_PORT}"
+        read -ra rpids <<<"${REDIS_PIDS_OF[$t]:-$REDIS_PID}"
+        redis_cmdstats "${rports[@]}" >"$TMP/cmd0"
+        c0=$(cpu_sum "${mps[@]}"); u0=$(cpu_ticks "$MOCK_PID"); r0=$(cpu_sum "${rpids[@]}")
+        out=$(wrk_run "$t" "$c" "$DURATION" "$path" --latency)
+        c1=$(cpu_sum "${mps[@]}"); u1=$(cpu_ticks "$MOCK_PID"); r1=$(cpu_sum "${rpids[@]}")
+        redis_cmdstats "${rports[@]}" >"$TMP/cmd1"
         alive "$t" || { dead_report "$t"; continue; }
-        rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-        reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-        p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-        p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-        sockerr=$(awk '/Socket errors/ {gsub(/,/, ""); s += $4 + $6 + $8 + $10} END {print s + 0}' <<<"$out")
-        non2xx=$(awk '/Non-2xx/ {s += $NF} END {print s + 0}' <<<"$out")
+        rps=""; reqs=""; p50=nan; p99=nan; sockerr=0; non2xx=0
+        read -r rps reqs p50 p99 sockerr non2xx <<<"$(wrk_summary <<<"$out")" || true
         if [[ -z $rps || -z $reqs || $reqs == 0 ]]; then
             PROBLEMS+=("$t $size c=$c: wrk produced no result: $(tr '\n' ' ' <<<"${out:0:300}")")
             HARD_ERRORS=$((HARD_ERRORS + 1))
@@ -562,6 +736,12 @@ for rep in $(seq "$REPEAT"); do
                 NR == FNR { before[$1] = $2; next }
                 { d = $2 - before[$1]; if (d > 0) printf "%s\t%s\t%s\t%s\t%s\t%.5f\n", rep, t, s, c, $1, d / r }
             ' "$TMP/cmd0" "$TMP/cmd1" >>"$RAWCMD"
+            # Redis's own time per EVALSHA (usec_per_call over the run): what
+            # the scripts cost inside Redis, whatever the scheduler does
+            awk -v rep="$rep" -v t="$t" -v s="$size" -v c="$c" '
+                NR == FNR { n0[$1] = $2; u0[$1] = $3; next }
+                $1 == "evalsha" && $2 > n0[$1] { printf "%s\t%s\t%s\t%s\t%.2f\n", rep, t, s, c, ($3 - u0[$1]) / ($2 - n0[$1]) }
+            ' "$TMP/cmd0" "$TMP/cmd1" >>"$RAWUSEC"
             rcmds=$(awk -F'\t' -v rep="$rep" -v t="$t" -v s="$size" -v c="$c" \
                 '$1 == rep && $2 == t && $3 == s && $4 == c { x += $6 } END { printf "%.5f", x + 0 }' "$RAWCMD")
         else
@@ -595,15 +775,14 @@ if [[ $SYSCALLS != 0 ]] && perf stat -e raw_syscalls:sys_enter -- true >/dev/nul
     sdur=$(( DURATION < 3 ? DURATION : 3 ))
     for t in $TARGETS; do
         alive "$t" || continue
-        url="http://127.0.0.1:${PORT[$t]}/small"
-        mapfile -t hdr < <(auth_args "$t")
-        perf stat -x, -e raw_syscalls:sys_enter -p "${MEASURE_PID[$t]}" -o "$TMP/perf.$t" \
+        # a fleet: the syscalls of both gateways, per request of both wrk
+        perf stat -x, -e raw_syscalls:sys_enter -p "$(measured_pids "$t" | paste -sd,)" -o "$TMP/perf.$t" \
             -- sleep $((sdur + 1)) 2>/dev/null &
         ppid=$!
         sleep 0.5
-        out=$(timeout $((sdur + 30)) "${WRK[@]}" -t"$THREADS" -c50 -d"${sdur}s" "${hdr[@]}" "$url" 2>&1) || true
+        out=$(wrk_run "$t" 50 "$sdur" /small)
         wait "$ppid" || true
-        reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+        reqs=$(awk '/requests in/ { n += $1 } END { if (n) print n }' <<<"$out")
         calls=$(awk -F, '/raw_syscalls/ {print $1}' "$TMP/perf.$t" 2>/dev/null)
         if [[ -n $reqs && $calls =~ ^[0-9]+$ ]]; then
             SYSC[$t]=$(awk -v c="$calls" -v r="$reqs" 'BEGIN { printf "%.2f", c / r }')
@@ -699,6 +878,12 @@ cmds() {
             END { for (k in n) { m = n[k]; x = (m % 2) ? v[k, (m + 1) / 2] : (v[k, m / 2] + v[k, m / 2 + 1]) / 2
                     printf "%s %s\n", x, k } }' |
         sort -k1,1gr | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, ($1 >= 0.01 ? sprintf("%.2f", $1) : "<0.01") }'
+}
+
+# usec_per_call TARGET SIZE CONNS: Redis's median time per EVALSHA over passes.
+usec_per_call() {
+    awk -F'\t' -v t="$1" -v s="$2" -v c="$3" '$2 == t && $3 == s && $4 == c { print $5 }' "$RAWUSEC" |
+        median | awk '{ if ($1 == "nan") print "–"; else printf "%.1f", $1 }'
 }
 
 all_targets=$ALL_TARGETS
@@ -802,6 +987,37 @@ all_targets=$ALL_TARGETS
         for size in $SIZES; do for c in $CONNS; do
             echo "| $size | $c | $(pratio sluice_flood sluice "$size" "$c" 8) | $(mmm sluice_flood "$size" "$c" 12 %.4f) |"
         done; done
+        if awk -F'\t' '$2 ~ /^sluice_fleet/ { f = 1 } END { exit !f }' "$RAW"; then
+            echo
+            echo "### Two gateways: sluice_fleet_cluster (three-master Redis Cluster) vs sluice_fleet (one Redis)"
+            echo
+            echo "Two sluice processes (one worker each, the sluice_limits plan), $FLEET_USERS users' tokens"
+            echo "in turn, one wrk per gateway in parallel (req/s summed, p99 the larger of the two)."
+            echo "Gateway CPU: both sluice processes; Redis CPU and commands: every Redis server of the"
+            echo "target (one, or the cluster's three masters), per request. All of it shares $(nproc) cores"
+            echo "with wrk and the upstream, so CPU per request is the figure to compare; req/s falls with"
+            echo "every extra process that wants a core. Goal: req/s ratio ≥ 0.9."
+            echo
+            echo "| size | conns | target | req/s | p99 ms | gateways CPU µs/req | Redis CPU µs/req | Redis cmds/req | per command | errors |"
+            echo "|---|---:|---|---:|---:|---:|---:|---:|---|---:|"
+            for size in $SIZES; do for c in $CONNS; do
+                for t in sluice_fleet sluice_fleet_cluster; do
+                    [[ $(med "$t" "$size" "$c" 5) == nan ]] && continue
+                    echo "| $size | $c | $t | $(mmm "$t" "$size" "$c" 5 %.0f) | $(mmm "$t" "$size" "$c" 7 %.3f)" \
+                         "| $(mmm "$t" "$size" "$c" 8 %.1f) | $(mmm "$t" "$size" "$c" 11 %.2f) | $(mmm "$t" "$size" "$c" 12 %.2f)" \
+                         "| $(cmds "$t" "$size" "$c") | $(awk -F'\t' -v t="$t" -v s="$size" -v c="$c" '$2 == t && $3 == s && $4 == c { e += $10 } END { print e + 0 }' "$RAW") |"
+                done
+            done; done
+            echo
+            echo "| size | conns | req/s cluster ÷ single | gateways CPU/req cluster ÷ single | Redis CPU/req cluster ÷ single | p99 cluster ÷ single | Redis µs per EVALSHA single / cluster |"
+            echo "|---|---:|---:|---:|---:|---:|---:|"
+            for size in $SIZES; do for c in $CONNS; do
+                echo "| $size | $c | $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 5)" \
+                     "| $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 8) | $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 11)" \
+                     "| $(pratio sluice_fleet_cluster sluice_fleet "$size" "$c" 7)" \
+                     "| $(usec_per_call sluice_fleet "$size" "$c") / $(usec_per_call sluice_fleet_cluster "$size" "$c") |"
+            done; done
+        fi
     fi
     if ((${#SKIPPED[@]})); then
         echo

@@ -132,6 +132,7 @@ redis_configure(struct health *h)
         .target = &h->target,
         .timeout_ms = h->redis_timeout_ms,
         .observe = metrics_record_redis,
+        .slot_map_read = metrics_record_slot_map_refresh,
         .name = "admin",
         .seeds = h->seeds,
         .nseeds = h->nseeds,

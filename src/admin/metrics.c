@@ -11,8 +11,8 @@
  * are copied in, so a reload that frees the config's route names cannot
  * leave a dangling key behind.
  *
- * Redis metrics come from the admin thread only for now, so they are plain
- * global atomics rather than a shard.
+ * Redis round-trip metrics are plain global atomics rather than a shard;
+ * slot-map refreshes (rare) are a table of their own under one mutex.
  */
 #include "admin/metrics.h"
 
@@ -69,6 +69,8 @@ static _Atomic uint64_t redis_errors;
 static _Atomic uint64_t redis_count;
 static _Atomic uint64_t redis_sum_us;
 static _Atomic uint64_t redis_buckets[METRICS_NBUCKETS];
+static pthread_mutex_t slot_maps_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct series_table slot_maps; /* a = client; guarded by slot_maps_mu */
 
 /* FNV-1a: short keys, no adversary (labels come from the config). */
 static uint64_t
@@ -222,6 +224,14 @@ metrics_record_redis(uint64_t duration_us, bool error)
     }
     atomic_fetch_add_explicit(&redis_sum_us, duration_us, memory_order_relaxed);
     atomic_fetch_add_explicit(&redis_count, 1, memory_order_relaxed);
+}
+
+void
+metrics_record_slot_map_refresh(const char *client)
+{
+    pthread_mutex_lock(&slot_maps_mu);
+    table_get(&slot_maps, client, NULL, 0)->count++;
+    pthread_mutex_unlock(&slot_maps_mu);
 }
 
 /* Adds src's series into dst (the render's private merge table). */
@@ -429,6 +439,24 @@ render_redis(struct evbuffer *out)
         (unsigned long long)atomic_load_explicit(&redis_errors, memory_order_relaxed));
 }
 
+static void
+render_slot_maps(struct evbuffer *out)
+{
+    struct series_table t = {0};
+    pthread_mutex_lock(&slot_maps_mu);
+    table_merge(&t, &slot_maps);
+    pthread_mutex_unlock(&slot_maps_mu);
+    add_header(out, "sluice_redis_slot_map_refreshes_total", "counter",
+               "Redis Cluster slot map reads after a change (MOVED, node down), by client.");
+    size_t n = table_sort(&t);
+    for (size_t i = 0; i < n; i++) {
+        ADD_LIT(out, "sluice_redis_slot_map_refreshes_total{client=\"");
+        add_label_value(out, t.slots[i].a);
+        evbuffer_add_printf(out, "\"} %llu\n", (unsigned long long)t.slots[i].count);
+    }
+    table_deinit(&t);
+}
+
 void
 metrics_render(struct evbuffer *out, const struct config *cfg)
 {
@@ -454,6 +482,7 @@ metrics_render(struct evbuffer *out, const struct config *cfg)
                  "Failed upstream exchanges, by upstream and kind.", "upstream", "kind");
     render_upstream_up(out, cfg);
     render_redis(out);
+    render_slot_maps(out);
     render_pairs(out, &decisions, "sluice_ratelimit_decisions_total",
                  "Rate-limit decisions by limit and decision (admitted, refused).", "limit",
                  "decision");

@@ -40,6 +40,13 @@ void metrics_record_cache(struct metrics_shard *shard, const char *route, const 
  * Thread-safe (global atomics); fed by every redis_client (observe). */
 void metrics_record_redis(uint64_t duration_us, bool error);
 
+/* One read of a Redis Cluster's slot map after a change:
+ * sluice_redis_slot_map_refreshes_total{client}, client being the Redis
+ * client's name ("worker 0", "admin"). Thread-safe; rare (at most one per
+ * client per 100 ms), so it takes a mutex. Fed by every redis_client
+ * (slot_map_read). */
+void metrics_record_slot_map_refresh(const char *client);
+
 /* Appends the Prometheus text exposition of every shard, plus
  * sluice_upstream_up{upstream,server} read from cfg's health state.
  * cfg may be NULL (no upstream series). */

@@ -146,6 +146,7 @@ open_redis(struct worker *w)
         .target = &w->cfg->redis.target,
         .timeout_ms = w->cfg->redis.timeout_ms,
         .observe = metrics_record_redis,
+        .slot_map_read = metrics_record_slot_map_refresh,
         .name = name,
         .seeds = w->cfg->redis.nodes,
         .nseeds = w->cfg->redis.nnodes,

@@ -23,9 +23,14 @@
  * While UNKNOWN (and in CLUSTER) a command travels as a struct ccmd that
  * keeps its bytes for a resend; its callback fires once, from the node
  * that gave the last answer, or with that node's err. A node that goes
- * away fails its own commands (redis_node.c) and reconnects by itself;
- * the slot map is read again after a MOVED, one CLUSTER SLOTS at a time
- * (a MOVED while one is in flight patches its slot only).
+ * away fails its own commands (redis_node.c) and reconnects by itself.
+ *
+ * The slot map is read again (CLUSTER SLOTS) once per change: after a
+ * MOVED that names another owner than the map does (the MOVEDs of commands
+ * sent before the first one arrived name the owner the map has by then,
+ * and cost nothing), asked of the node that answered MOVED, which has
+ * taken part in the change; one read at a time, at most one per
+ * REDIS_REFRESH_MIN_MS (a MOVED meanwhile patches its own slot only).
  *
  * Sentinel (redis.sentinel): SINGLE from the start, its one node locating
  * (redis_node.h on_locate): before each connect it asks the Sentinels in
@@ -93,6 +98,7 @@ struct redis_client {
     struct redis_target target; /* redis.url: the first node, and every node's credentials */
     uint32_t timeout_ms;
     redis_observe_cb observe;
+    redis_slot_map_cb slot_map_read;
     char name[64];
     enum redis_mode mode;
 
@@ -272,10 +278,11 @@ on_refresh(void *arg, const redisReply *r, const char *err)
         slots_load(rc, r, rc->refresh_node);
 }
 
-/* Reads the slot map again; one CLUSTER SLOTS at a time, at most one per
- * REDIS_REFRESH_MIN_MS (a MOVED patches its own slot meanwhile). */
+/* Reads the slot map again from node `from` (REDIS_NO_NODE: any ready
+ * one); one CLUSTER SLOTS at a time, at most one per REDIS_REFRESH_MIN_MS
+ * (a MOVED patches its own slot meanwhile). */
 static void
-slots_refresh(struct redis_client *rc)
+slots_refresh(struct redis_client *rc, uint16_t from)
 {
     int64_t now = clock_now_us();
     if (rc->refreshing || rc->closing || rc->retired ||
@@ -288,7 +295,10 @@ slots_refresh(struct redis_client *rc)
     size_t len = resp_encoded_len(2, lens);
     char *cmd = xmalloc(len);
     resp_encode(cmd, 2, argv, lens);
-    rc->refresh_node = any_node(rc);
+    rc->refresh_node = from != REDIS_NO_NODE && redis_node_ready(rc->nodes[from]) ? from
+                                                                                 : any_node(rc);
+    if (rc->slot_map_read != NULL)
+        rc->slot_map_read(rc->name);
     redis_node_send(rc->nodes[rc->refresh_node], NULL, cmd, len, false, 0, on_refresh, rc);
 }
 
@@ -469,7 +479,7 @@ on_reply(void *arg, const redisReply *r, const char *err)
     struct ccmd *c = arg;
     struct redis_client *rc = c->rc;
     if (err == redis_error_unavailable && rc->mode == MODE_CLUSTER)
-        slots_refresh(rc); /* the node is down: a replica may be master by now */
+        slots_refresh(rc, REDIS_NO_NODE); /* the node is down: a replica may be master by now */
     if (err != NULL || r->type != REDIS_REPLY_ERROR || rc->closing || rc->mode == MODE_SINGLE) {
         ccmd_finish(rc, c, r, err);
         return;
@@ -479,12 +489,14 @@ on_reply(void *arg, const redisReply *r, const char *err)
     uint16_t to;
     if ((moved || ask) && c->redirects < REDIS_MAX_REDIRECTS &&
         parse_redirect(rc, r, c->node, &slot, &to) == 0) {
+        uint16_t from = c->node;
         c->redirects++;
         c->node = to;
         c->asking = ask;
-        if (moved) {
+        if (moved && rc->slots[slot] != to) {
+            /* news: this slot, and likely others of the same change */
             rc->slots[slot] = to;
-            slots_refresh(rc);
+            slots_refresh(rc, from);
         }
         node_send(rc, c);
         return;
@@ -594,6 +606,7 @@ redis_client_new(struct event_base *base, const struct redis_client_options *opt
     memcpy(&rc->target, opt->target, sizeof(rc->target));
     rc->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 100;
     rc->observe = opt->observe;
+    rc->slot_map_read = opt->slot_map_read;
     snprintf(rc->name, sizeof(rc->name), "%s", opt->name ? opt->name : "redis");
     memset(rc->slots, 0xff, sizeof(rc->slots));
     rc->delay_timer = evtimer_new(base, on_delay, rc);

@@ -55,11 +55,17 @@ typedef void (*redis_reply_cb)(void *arg, const struct redisReply *reply, const 
  * sluice_redis_errors_total); may be NULL. */
 typedef void (*redis_observe_cb)(uint64_t duration_us, bool error);
 
+/* Observes a read of a cluster's slot map after the first (a MOVED that
+ * told the client something new, or a node gone), for
+ * sluice_redis_slot_map_refreshes_total; name is the client's. May be NULL. */
+typedef void (*redis_slot_map_cb)(const char *name);
+
 struct redis_client_options {
     const struct redis_target *target; /* copied; parsed from redis.url (config/redis_url.h) */
     uint32_t timeout_ms;               /* per command, from redis.timeout */
     redis_observe_cb observe;
-    const char *name; /* for log lines: "worker 0", "admin" */
+    redis_slot_map_cb slot_map_read;
+    const char *name; /* for log lines and metrics: "worker 0", "admin" */
     /* redis.nodes: more nodes of a cluster to probe at the first connect
      * (copied); none for a single Redis. */
     const struct redis_seed *seeds;

@@ -138,11 +138,30 @@ test_redis(void)
     free(t);
 }
 
+static void
+test_slot_map_refreshes(void)
+{
+    char *t = render(NULL);
+    ok(has_line(t, "# TYPE sluice_redis_slot_map_refreshes_total counter"),
+       "slot map refreshes TYPE, even before the first");
+    free(t);
+    metrics_record_slot_map_refresh("worker 0");
+    metrics_record_slot_map_refresh("worker 1");
+    metrics_record_slot_map_refresh("worker 0");
+    t = render(NULL);
+    ok(has_line(t, "sluice_redis_slot_map_refreshes_total{client=\"worker 0\"} 2"),
+       "refreshes counted per client");
+    ok(has_line(t, "sluice_redis_slot_map_refreshes_total{client=\"worker 1\"} 1"),
+       "another client apart");
+    free(t);
+}
+
 int
 main(void)
 {
     test_requests();
     test_upstream();
+    test_slot_map_refreshes();
     test_redis();
     return tap_done();
 }
