@@ -49,10 +49,11 @@ if mode ~= '' then
         -- Restarting the idle timer costs two commands: it is done at most
         -- once per tenth of the TTL (and per second), so a session idles
         -- out at most that much before its last use plus its TTL.
-        -- 'touch_at' is when the next restart is due.
-        local due = call('HGET', sk, 'touch_at')
+        -- 'touch_at' is when the next restart is due. (HMGET, not HGET: the
+        -- session's commands are HMGET, HSET and PEXPIRE, as a test checks.)
+        local due = call('HMGET', sk, 'touch_at')[1]
         if not due or now >= tonumber(due) then
-            local idle = call('HGET', sk, 'idle_ttl_ms')
+            local idle = call('HMGET', sk, 'idle_ttl_ms')[1]
             if not idle then
                 return {0}
             end
@@ -62,7 +63,7 @@ if mode ~= '' then
             call('PEXPIRE', sk, idle)
             call('HSET', sk, 'touch_at', now + every)
         end
-    elseif call('EXISTS', sk) == 0 then
+    elseif not call('HMGET', sk, 'idle_ttl_ms')[1] then
         return {0}
     end
     ki = 2

@@ -384,9 +384,8 @@ limit_nums(const struct config_limit *l)
     u64_dec(nums->amount, sizeof(nums->amount), l->amount);
     u64_dec(nums->window, sizeof(nums->window), l->window_ms);
     u64_dec(nums->bucket, sizeof(nums->bucket), bucket_ms);
-    struct limit_nums *expected = NULL;
-    if (atomic_compare_exchange_strong(&((struct config_limit *)l)->check_args_,
-                                       (void **)&expected, nums))
+    void *expected = NULL;
+    if (atomic_compare_exchange_strong(&((struct config_limit *)l)->check_args_, &expected, nums))
         return nums;
     free(nums);
     return expected;
@@ -463,7 +462,7 @@ send_check(struct admission *a)
     if (a->nlimits == 0)
         u64_dec(now, sizeof(now), (uint64_t)clock_wall_ms());
     add_arg(&cc, now);
-    add_arg_len(&cc, req->id.session[0] == '\0' ? "" : req->cfg->tokens.sliding ? "1" : "0", 1);
+    add_arg(&cc, req->id.session[0] == '\0' ? "" : req->cfg->tokens.sliding ? "1" : "0");
     add_arg_len(&cc, RATELIMIT_LEASE_MS_STR, sizeof(RATELIMIT_LEASE_MS_STR) - 1);
     for (size_t i = 0; i < a->nlimits; i++)
         add_limit_args(a, &cc, i);
