@@ -1113,9 +1113,10 @@ lookup(struct cache_req *c)
     struct sl_slice hot = cache_hot_get(req->worker->hot, req->route->name, c->hash, clock_wall_ms());
     if (hot.len > 0 && try_entry(c, hot.p, hot.len, false))
         return; /* a hot key: answered from the worker's copy, no Redis */
+    /* A HEAD's answer is not stored: it would only leave "pass" behind. */
     const char *extra[] = {CACHE_LOCK_MS};
     const size_t extralens[] = {strlen(CACHE_LOCK_MS)};
-    if (!route_script(c, scripts.get, 1, extra, extralens, on_lookup, c))
+    if (!route_script(c, scripts.get, req->head_only ? 0 : 1, extra, extralens, on_lookup, c))
         forward(c, "BYPASS", "fwd=bypass");
 }
 
