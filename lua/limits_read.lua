@@ -47,28 +47,18 @@ local function pick()
 end
 
 -- What check.lua would count now: buckets from floor((now - W) / b) on.
--- The newest, NAME:hi, counts NAME:t - NAME:a; the older ones are a list
--- in the buckets hash (docs/ratelimit.md).
-local function window_usage(key, bkey, l)
+local function window_usage(key, l)
     local pre = l.name .. ':'
     local first = math.floor((now - l.w) / l.b)
-    local s = redis.call('HMGET', key, pre .. 'lo', pre .. 'hi', pre .. 't', pre .. 'a')
-    local idx, hi = tonumber(s[1]), tonumber(s[2])
+    local idx = tonumber(redis.call('HGET', key, pre .. 'lo'))
     local used, oldest = 0, nil
     while idx do
-        local c, nxt
-        if idx == hi then
-            c = (tonumber(s[3]) or 0) - (tonumber(s[4]) or 0)
-        else
-            local v = redis.call('HMGET', bkey, pre .. idx, pre .. idx .. ':n')
-            c, nxt = tonumber(v[1] or 0), tonumber(v[2])
-        end
-        if idx >= first and c > 0 then
-            used = used + c
+        local v = redis.call('HMGET', key, pre .. idx, pre .. idx .. ':n')
+        if idx >= first and tonumber(v[1] or 0) > 0 then
+            used = used + tonumber(v[1])
             oldest = oldest or idx
         end
-        if idx == hi then break end
-        idx = nxt
+        idx = tonumber(v[2])
     end
     return used, oldest and ((oldest + 1) * l.b + l.w - now) or 0
 end
@@ -93,7 +83,7 @@ for _, l in ipairs(plan.limits) do
     if l.kind == 'c' then
         used = slots_in_use(base .. ':rl:' .. plan.name, l)
     else
-        used, reset = window_usage(base .. ':rl:' .. plan.name, base .. ':rb:' .. plan.name, l)
+        used, reset = window_usage(base .. ':rl:' .. plan.name, l)
     end
     out[#out + 1] = used
     out[#out + 1] = reset

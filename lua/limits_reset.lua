@@ -1,6 +1,6 @@
 -- limits_reset.lua: forgets a caller's usage of every limit of every plan
 -- (DELETE /v1/users/{user}/limits, SPEC section 8): each plan's limits
--- hash (running totals and concurrency slots) and its buckets hash alike.
+-- hash, buckets and concurrency slots alike.
 --
 -- KEYS[1]  the user's session index PREFIX{u:USER}:sessions (routes the call)
 -- ARGV[1]  "PREFIX{u:USER}"
@@ -8,6 +8,6 @@
 -- Returns  the number of keys deleted
 local gone = 0
 for i = 2, #ARGV do
-    gone = gone + redis.call('DEL', ARGV[1] .. ':rl:' .. ARGV[i], ARGV[1] .. ':rb:' .. ARGV[i])
+    gone = gone + redis.call('DEL', ARGV[1] .. ':rl:' .. ARGV[i])
 end
 return gone

@@ -28,6 +28,10 @@
 #include "util/clock.h"
 
 #define RATELIMIT_REFUSAL_SLOTS 8192
+#define FIELD_MAX                                                                                  \
+    128 /* a limit name (<= 64) and a slot id (< 48) with ":s:" */ /* "u:" + user, or "a:" + an    \
+                                                                      IPv6 address */
+
 static _Atomic uint64_t reset_epoch;
 
 /* The scripts, found once for every thread (the table is static). */
@@ -314,32 +318,24 @@ on_check(void *arg, const struct redisReply *reply, const char *err)
     admit(a);
 }
 
-/* Keys: [session], [the limits hash and its buckets]. Every argument is
- * a string that stays put until the command is formatted: numbers of the
- * limits are printed once per config (limit_nums), the names are the
- * config's own. */
+/* Keys: [session], [the limits hash]. */
 struct check_call {
-    char keys[3][SESSION_KEY_MAX];
-    const char *keyv[3];
-    size_t keylen[3];
+    char keys[2][SESSION_KEY_MAX];
+    const char *keyv[2];
+    size_t keylen[2];
     int nkeys;
-    char cost[RATELIMIT_MAX_LIMITS][24];
-    const char *argv[3 + 6 * RATELIMIT_MAX_LIMITS];
-    size_t arglen[3 + 6 * RATELIMIT_MAX_LIMITS];
+    char nums[RATELIMIT_MAX_LIMITS][4][24];
+    char fields[RATELIMIT_MAX_LIMITS][4][FIELD_MAX];
+    const char *argv[5 + 9 * RATELIMIT_MAX_LIMITS];
+    size_t arglen[5 + 9 * RATELIMIT_MAX_LIMITS];
     int nargs;
 };
 
 static void
-add_arg_len(struct check_call *cc, const char *s, size_t len)
-{
-    cc->argv[cc->nargs] = s;
-    cc->arglen[cc->nargs++] = len;
-}
-
-static void
 add_arg(struct check_call *cc, const char *s)
 {
-    add_arg_len(cc, s, strlen(s));
+    cc->argv[cc->nargs] = s;
+    cc->arglen[cc->nargs++] = strlen(s);
 }
 
 static bool
@@ -361,86 +357,50 @@ build_keys(struct admission *a, struct check_call *cc)
         !add_key(cc, session_key(cc->keys[cc->nkeys], prefix, req->id.user, req->id.session)))
         return false;
     return a->nlimits == 0 ||
-           (add_key(cc, limit_window_key(cc->keys[cc->nkeys], prefix, a->tag, a->plan)) &&
-            add_key(cc, limit_buckets_key(cc->keys[cc->nkeys], prefix, a->tag, a->plan)));
+           add_key(cc, limit_window_key(cc->keys[cc->nkeys], prefix, a->tag, a->plan));
 }
 
-/* A limit's numbers as check.lua takes them, printed at most once per
- * config (the first thread to print them publishes them; a limit lives as
- * long as its config). */
-struct limit_nums {
-    char amount[24], window[24], bucket[24];
-};
-
-static const struct limit_nums *
-limit_nums(const struct config_limit *l)
+/* The hash fields check.lua reads and writes for limit i, ready-made
+ * (building them in Lua costs more than the commands; see check.lua). */
+static void
+add_limit_fields(struct admission *a, struct check_call *cc, size_t i)
 {
-    struct limit_nums *nums = atomic_load_explicit(&((struct config_limit *)l)->check_args_,
-                                                   memory_order_acquire);
-    if (nums != NULL)
-        return nums;
-    nums = xcalloc(1, sizeof(*nums));
-    uint64_t bucket_ms = l->window_ms == 0 ? 0 : (l->window_ms + l->precision - 1) / l->precision;
-    u64_dec(nums->amount, sizeof(nums->amount), l->amount);
-    u64_dec(nums->window, sizeof(nums->window), l->window_ms);
-    u64_dec(nums->bucket, sizeof(nums->bucket), bucket_ms);
-    void *expected = NULL;
-    if (atomic_compare_exchange_strong(&((struct config_limit *)l)->check_args_, &expected, nums))
-        return nums;
-    free(nums);
-    return expected;
+    const char *name = a->limits[i].name;
+    char(*f)[FIELD_MAX] = cc->fields[i];
+    if (a->limits[i].kind == CONFIG_LIMIT_CONCURRENT) {
+        join3(f[0], FIELD_MAX, name, ":n", "");
+        join3(f[1], FIELD_MAX, name, ":s:", a->slot_id);
+        join3(f[2], FIELD_MAX, name, ":s:", "");
+        f[3][0] = '\0';
+    } else {
+        join3(f[0], FIELD_MAX, name, ":t", "");
+        join3(f[1], FIELD_MAX, name, ":lo", "");
+        join3(f[2], FIELD_MAX, name, ":hi", "");
+        join3(f[3], FIELD_MAX, name, ":", "");
+    }
+    for (int k = 0; k < 4; k++)
+        add_arg(cc, f[k]);
 }
 
-/* Per limit: "r", amount, window, bucket, NAME; "t", ..., NAME, cost;
- * "c", amount, NAME, slot id (see check.lua). */
 static void
 add_limit_args(struct admission *a, struct check_call *cc, size_t i)
 {
+    static const char *const kinds[] = {"r", "t", "c"};
     const struct config_limit *l = &a->limits[i];
-    const struct limit_nums *nums = limit_nums(l);
-    if (l->kind == CONFIG_LIMIT_CONCURRENT) {
-        add_arg_len(cc, "c", 1);
-        add_arg(cc, nums->amount);
-        add_arg(cc, l->name);
-        add_arg(cc, a->slot_id);
-        return;
-    }
-    add_arg_len(cc, l->kind == CONFIG_LIMIT_TOKENS ? "t" : "r", 1);
-    add_arg(cc, nums->amount);
-    add_arg(cc, nums->window);
-    add_arg(cc, nums->bucket);
-    add_arg(cc, l->name);
+    uint64_t cost = 1;
     if (l->kind == CONFIG_LIMIT_TOKENS) {
-        uint64_t cost = reservation(a->req, l);
+        cost = reservation(a->req, l);
         a->grant[i].reserved = cost;
         a->has_tokens = true;
-        u64_dec(cc->cost[i], sizeof(cc->cost[i]), cost);
-        add_arg(cc, cc->cost[i]);
     }
-}
-
-static bool
-has_concurrent(const struct admission *a)
-{
-    for (size_t i = 0; i < a->nlimits; i++) {
-        if (a->limits[i].kind == CONFIG_LIMIT_CONCURRENT)
-            return true;
+    uint64_t bucket_ms = l->window_ms == 0 ? 0 : (l->window_ms + l->precision - 1) / l->precision;
+    uint64_t v[4] = {l->amount, l->window_ms, bucket_ms, cost};
+    add_arg(cc, kinds[l->kind]);
+    for (int k = 0; k < 4; k++) {
+        u64_dec(cc->nums[i][k], sizeof(cc->nums[i][k]), v[k]);
+        add_arg(cc, cc->nums[i][k]);
     }
-    return false;
-}
-
-/* gateway:worker:sequence, unique over the fleet's lifetime. */
-static void
-make_slot_id(struct admission *a)
-{
-    struct req *req = a->req;
-    struct ratelimit_worker *rw = req->worker->limits;
-    char wid[12], seq[24];
-    u64_dec(wid, sizeof(wid), req->worker->id);
-    u64_dec(seq, sizeof(seq), ++rw->slot_seq);
-    join3(a->slot_id, sizeof(a->slot_id), fleet_gateway_id(), ":", wid);
-    size_t sl = strlen(a->slot_id);
-    join3(a->slot_id + sl, sizeof(a->slot_id) - sl, ":", seq, "");
+    add_limit_fields(a, cc, i);
 }
 
 static void
@@ -453,8 +413,16 @@ send_check(struct admission *a)
         auth_refuse(req, "invalid_token", "the session token names no session");
         return;
     }
-    if (has_concurrent(a))
-        make_slot_id(a);
+    char lease[24], nlimits[8];
+    u64_dec(lease, sizeof(lease), RATELIMIT_LEASE_MS);
+    u64_dec(nlimits, sizeof(nlimits), a->nlimits);
+    struct ratelimit_worker *rw = req->worker->limits;
+    char wid[12], seq[24];
+    u64_dec(wid, sizeof(wid), req->worker->id);
+    u64_dec(seq, sizeof(seq), ++rw->slot_seq);
+    join3(a->slot_id, sizeof(a->slot_id), fleet_gateway_id(), ":", wid);
+    size_t sl = strlen(a->slot_id);
+    join3(a->slot_id + sl, sizeof(a->slot_id) - sl, ":", seq, "");
     /* Windows need the one clock every gateway shares (Redis's TIME); a
      * session alone only paces its idle-timer restarts, so the gateway's
      * clock saves the TIME call. */
@@ -463,7 +431,9 @@ send_check(struct admission *a)
         u64_dec(now, sizeof(now), (uint64_t)clock_wall_ms());
     add_arg(&cc, now);
     add_arg(&cc, req->id.session[0] == '\0' ? "" : req->cfg->tokens.sliding ? "1" : "0");
-    add_arg_len(&cc, RATELIMIT_LEASE_MS_STR, sizeof(RATELIMIT_LEASE_MS_STR) - 1);
+    add_arg(&cc, "");
+    add_arg(&cc, lease);
+    add_arg(&cc, nlimits);
     for (size_t i = 0; i < a->nlimits; i++)
         add_limit_args(a, &cc, i);
     redis_client_script(req->worker->redis, scripts.check, cc.nkeys, cc.keyv, cc.keylen, cc.nargs,
@@ -605,19 +575,18 @@ commit_tokens(struct admission *a, size_t i)
     int64_t delta = (int64_t)tokens_used(a, g->reserved) - (int64_t)g->reserved;
     if (delta == 0 || req->worker->redis == NULL)
         return;
-    char key[SESSION_KEY_MAX], bkey[SESSION_KEY_MAX];
+    char key[SESSION_KEY_MAX];
     int len = limit_window_key(key, req->cfg->redis.prefix, a->tag, a->plan);
-    int blen = limit_buckets_key(bkey, req->cfg->redis.prefix, a->tag, a->plan);
-    if (len < 0 || blen < 0)
+    if (len < 0)
         return;
     char bucket[24], d[24];
     snprintf(bucket, sizeof(bucket), "%lld", (long long)g->bucket);
     snprintf(d, sizeof(d), "%lld", (long long)delta);
-    const char *keys[] = {key, bkey};
-    const size_t keylens[] = {(size_t)len, (size_t)blen};
+    const char *keys[] = {key};
+    const size_t keylens[] = {(size_t)len};
     const char *args[] = {a->limits[i].name, bucket, d};
     const size_t arglens[] = {strlen(args[0]), strlen(bucket), strlen(d)};
-    redis_client_script(req->worker->redis, scripts.commit, 2, keys, keylens, 3, args, arglens,
+    redis_client_script(req->worker->redis, scripts.commit, 1, keys, keylens, 3, args, arglens,
                         on_settled, NULL);
 }
 

@@ -86,13 +86,6 @@ limit_window_key(char *out, const char *prefix, const char *tag, const char *pla
 }
 
 int
-limit_buckets_key(char *out, const char *prefix, const char *tag, const char *plan)
-{
-    const char *parts[] = {":rb:", plan};
-    return tagged_key(out, prefix, tag, parts, 2);
-}
-
-int
 idem_record_key(char *out, const char *prefix, const char *tag, const char *key)
 {
     const char *parts[] = {":idem:", key};

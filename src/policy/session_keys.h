@@ -42,9 +42,6 @@ int session_key_prefix(char *out, const char *prefix, const char *user);
 /* The key of a caller's limits; tag is "u:USER" or "a:IP". */
 int limit_window_key(char *out, const char *prefix, const char *tag, const char *plan);
 
-/* The key of the older buckets of a caller's window limits (check.lua). */
-int limit_buckets_key(char *out, const char *prefix, const char *tag, const char *plan);
-
 /* The key of a caller's Idempotency-Key (key: NUL-terminated, printable). */
 int idem_record_key(char *out, const char *prefix, const char *tag, const char *key);
 
