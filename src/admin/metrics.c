@@ -28,11 +28,17 @@
 #include "sluice.h"
 #include "util/clock.h"
 
-/* Upper bounds in microseconds, and the same as Prometheus "le" labels. */
-static const uint64_t bucket_us[] = {1000,   5000,   10000,   25000,   50000,   100000,
-                                     250000, 500000, 1000000, 2500000, 5000000, 10000000};
-static const char *const bucket_le[] = {"0.001", "0.005", "0.01", "0.025", "0.05", "0.1",
-                                        "0.25",  "0.5",   "1",    "2.5",   "5",    "10"};
+/* Upper bounds in microseconds, and the same as Prometheus "le" labels:
+ * from a tenth of a millisecond (a Redis call on the same host) to ten
+ * minutes (a long LLM stream), so neither end lands all in one bucket. */
+static const uint64_t bucket_us[] = {100,      250,      500,       1000,      5000,      10000,
+                                     25000,    50000,    100000,    250000,    500000,    1000000,
+                                     2500000,  5000000,  10000000,  30000000,  60000000,  120000000,
+                                     300000000, 600000000};
+static const char *const bucket_le[] = {"0.0001", "0.00025", "0.0005", "0.001", "0.005", "0.01",
+                                        "0.025",  "0.05",    "0.1",    "0.25",  "0.5",   "1",
+                                        "2.5",    "5",       "10",     "30",    "60",    "120",
+                                        "300",    "600"};
 #define METRICS_NBUCKETS SL_ARRAY_LEN(bucket_us)
 
 #define ADD_LIT(out, lit) evbuffer_add((out), (lit), sizeof(lit) - 1)

@@ -46,7 +46,8 @@ test_requests(void)
     metrics_record_request(b, "chat", 200, 200000); /* 200 ms */
     metrics_record_request(b, "chat", 429, 500);
     metrics_record_request(a, "", 404, 100);
-    metrics_record_request(a, "we\"ird\\na\nme", 200, 20000000); /* 20 s: only +Inf */
+    metrics_record_request(a, "we\"ird\\na\nme", 200, 20000000); /* 20 s */
+    metrics_record_request(a, "long", 200, 400000000);            /* a 400 s stream */
 
     char *t = render(NULL);
     ok(has_line(t, "# TYPE sluice_requests_total counter"), "requests TYPE line");
@@ -72,7 +73,18 @@ test_requests(void)
     ok(has_line(t, "sluice_request_duration_seconds_count{route=\"chat\"} 3"), "count");
     ok(has_line(
            t, "sluice_request_duration_seconds_bucket{route=\"we\\\"ird\\\\na\\nme\",le=\"10\"} 0"),
-       "20 s is past the last finite bucket");
+       "20 s is past 10");
+    ok(has_line(
+           t, "sluice_request_duration_seconds_bucket{route=\"we\\\"ird\\\\na\\nme\",le=\"30\"} 1"),
+       "20 s is in 30");
+    ok(has_line(t, "sluice_request_duration_seconds_bucket{route=\"chat\",le=\"0.0005\"} 1"),
+       "the 0.5 ms request is in 0.0005: sub-millisecond resolution");
+    ok(has_line(t, "sluice_request_duration_seconds_bucket{route=\"chat\",le=\"0.00025\"} 0"),
+       "and not in 0.00025");
+    ok(has_line(t, "sluice_request_duration_seconds_bucket{route=\"long\",le=\"300\"} 0"),
+       "a 400 s stream is past 300");
+    ok(has_line(t, "sluice_request_duration_seconds_bucket{route=\"long\",le=\"600\"} 1"),
+       "and in 600: minutes-long streams have buckets");
     ok(has_line(
            t,
            "sluice_request_duration_seconds_bucket{route=\"we\\\"ird\\\\na\\nme\",le=\"+Inf\"} 1"),
