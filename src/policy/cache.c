@@ -674,6 +674,25 @@ serve_stored(struct cache_req *c, const struct response_record_view *v, int64_t 
     req_reply(req, &r);
 }
 
+/* Appends a stored entry's ETag and Last-Modified as If-None-Match and
+ * If-Modified-Since lines; false when it has neither. */
+static bool
+append_validators(struct strbuf *out, struct sl_slice stored)
+{
+    struct sl_slice etag = stored_field(stored, "etag"), lm = stored_field(stored, "last-modified");
+    if (etag.len > 0) {
+        strbuf_append_str(out, "If-None-Match: ");
+        strbuf_append_slice(out, etag);
+        strbuf_append(out, "\r\n", 2);
+    }
+    if (lm.len > 0) {
+        strbuf_append_str(out, "If-Modified-Since: ");
+        strbuf_append_slice(out, lm);
+        strbuf_append(out, "\r\n", 2);
+    }
+    return etag.len > 0 || lm.len > 0;
+}
+
 /* A stale entry with validators is revalidated (RFC 9111 §4.3.1): its
  * ETag and Last-Modified go upstream as If-None-Match and
  * If-Modified-Since, unless the client made its own request conditional
@@ -685,19 +704,7 @@ revalidate(struct cache_req *c)
     if (c->revalidating || http_head_find(&req->head, "if-none-match") != NULL ||
         http_head_find(&req->head, "if-modified-since") != NULL)
         return;
-    struct sl_slice etag = stored_field(c->stale.response.headers, "etag");
-    struct sl_slice lm = stored_field(c->stale.response.headers, "last-modified");
-    if (etag.len > 0) {
-        strbuf_append_str(&req->upstream_extra, "If-None-Match: ");
-        strbuf_append_slice(&req->upstream_extra, etag);
-        strbuf_append(&req->upstream_extra, "\r\n", 2);
-    }
-    if (lm.len > 0) {
-        strbuf_append_str(&req->upstream_extra, "If-Modified-Since: ");
-        strbuf_append_slice(&req->upstream_extra, lm);
-        strbuf_append(&req->upstream_extra, "\r\n", 2);
-    }
-    c->revalidating = etag.len > 0 || lm.len > 0;
+    c->revalidating = append_validators(&req->upstream_extra, c->stale.response.headers);
 }
 
 /* The reply dies with its callback: the stale entry is copied. */
@@ -824,17 +831,7 @@ refresh_request(struct sl_slice built, struct sl_slice stored, struct strbuf *ou
             strbuf_append(out, p, (size_t)(eol + 1 - p));
         p = eol + 1;
     }
-    struct sl_slice etag = stored_field(stored, "etag"), lm = stored_field(stored, "last-modified");
-    if (etag.len > 0) {
-        strbuf_append_str(out, "If-None-Match: ");
-        strbuf_append_slice(out, etag);
-        strbuf_append(out, "\r\n", 2);
-    }
-    if (lm.len > 0) {
-        strbuf_append_str(out, "If-Modified-Since: ");
-        strbuf_append_slice(out, lm);
-        strbuf_append(out, "\r\n", 2);
-    }
+    append_validators(out, stored);
     strbuf_append(out, "\r\n", 2);
 }
 

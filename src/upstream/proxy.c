@@ -410,22 +410,12 @@ proxy_upstream_readable(struct upstream_conn *uc)
     pump_response(req);
 }
 
-static bool
-connect_succeeded(struct upstream_conn *uc)
-{
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        return false;
-    return err == 0;
-}
-
 static void
 proxy_upstream_writable(struct upstream_conn *uc)
 {
     struct req *req = uc->owner;
     if (uc->connecting) {
-        if (!connect_succeeded(uc)) {
+        if (!upstream_conn_connected(uc)) {
             int server = (int)uc->server;
             upstream_pool_mark_failed(uc);
             release_upstream(req, false);

@@ -113,20 +113,12 @@ retry_stale(struct upstream_fetch *f)
     return acquire(f, true);
 }
 
-static bool
-connect_failed(struct upstream_conn *uc)
-{
-    int err = 0;
-    socklen_t len = sizeof(err);
-    return getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0;
-}
-
 static void
 fetch_writable(struct upstream_conn *uc)
 {
     struct upstream_fetch *f = uc->owner;
     if (uc->connecting) {
-        if (connect_failed(uc)) {
+        if (!upstream_conn_connected(uc)) {
             upstream_pool_mark_failed(uc);
             finish(f, "cannot connect to the upstream", false);
             return;

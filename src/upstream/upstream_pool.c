@@ -153,6 +153,14 @@ upstream_conn_set_deadline(struct upstream_conn *uc, uint32_t timeout_ms)
         arm_timer(uc, wait_ms);
 }
 
+bool
+upstream_conn_connected(const struct upstream_conn *uc)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    return getsockopt(uc->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+}
+
 long
 upstream_conn_read(struct upstream_conn *uc)
 {

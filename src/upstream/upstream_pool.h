@@ -79,6 +79,8 @@ void upstream_pool_mark_failed(struct upstream_conn *uc);
 void upstream_conn_want_read(struct upstream_conn *uc, bool on);
 void upstream_conn_want_write(struct upstream_conn *uc, bool on);
 void upstream_conn_set_deadline(struct upstream_conn *uc, uint32_t timeout_ms);
+/* The connect that was under way (uc->connecting, now writable) succeeded. */
+bool upstream_conn_connected(const struct upstream_conn *uc);
 /* Reads once into uc->in; as conn_read. */
 long upstream_conn_read(struct upstream_conn *uc);
 
