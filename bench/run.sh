@@ -20,7 +20,7 @@ REPEAT=${REPEAT:-1}               # passes over the whole matrix; medians report
 THREADS=${THREADS:-2}             # wrk threads (one per core on the reference box)
 CONNS=${CONNS:-50 200}
 SIZES=${SIZES:-small 16k}
-ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_flood sluice_forged nginx_cache sluice_cache sluice_fleet sluice_fleet_cluster"
+ALL_TARGETS="direct nginx haproxy sluice nginx_lua_session nginx_lua_zset sluice_auth sluice_limits sluice_flood sluice_forged nginx_cache sluice_cache sluice_cache_miss sluice_fleet sluice_fleet_cluster"
 TARGETS=${TARGETS:-$ALL_TARGETS}
 TTFE_REPS=${TTFE_REPS:-20}
 IDLE_N=${IDLE_N:-10000}
@@ -173,6 +173,8 @@ log "mock upstream on 127.0.0.1:$UPORT (pid $MOCK_PID)"
 declare -A PORT PID MEASURE_PID
 PORT[direct]=$UPORT; PID[direct]=$MOCK_PID; MEASURE_PID[direct]=$MOCK_PID
 declare -A AUTH=() EXPECT=()   # per target: Authorization header wrk sends; expected status
+# per target with Redis servers of its own: their ports and pids (else the shared one)
+declare -A REDIS_PORTS_OF=() REDIS_PIDS_OF=()
 
 # --- Redis ------------------------------------------------------------------
 
@@ -414,6 +416,34 @@ EOF
     run_sluice sluice_cache "$p"
 }
 
+# sluice's cache on the miss path: the plain target's config plus a cache
+# on the route, and wrk makes every URL new (bench/miss_urls.lua, which the
+# plain sluice target then runs too): each request is a lookup in Redis
+# (which takes the herd lock), a forward, a recorded response and a store.
+# It has a redis-server of its own, emptied after every run (the entries
+# of a run would otherwise pile up: minutes of 16 KiB bodies), so its
+# Redis CPU and commands are the misses' alone.
+start_sluice_cache_miss() {
+    local d=$TMP/sluice_cache_miss p rp pid; p=$(free_port); mkdir -p "$d"
+    rp=$(free_port); while ((rp == p)) || [[ $rp == "$REDIS_PORT" ]]; do rp=$(free_port); done
+    "${SRV[@]}" redis-server --bind 127.0.0.1 --port "$rp" --save '' --appendonly no \
+        --daemonize no --protected-mode no --logfile "$d/redis.log" >"$d/redis.out" 2>&1 &
+    pid=$!; pids+=("$pid")
+    wait_port "$rp" "$pid" "sluice_cache_miss redis-server" || { cat "$d/redis.log" >&2; return 1; }
+    REDIS_PORTS_OF[sluice_cache_miss]=$rp; REDIS_PIDS_OF[sluice_cache_miss]=$pid
+    cat >"$d/sluice.yaml" <<EOF
+listen: 127.0.0.1:$p
+workers: 1
+log: { access: "off" }
+redis: { url: "redis://127.0.0.1:$rp/0", prefix: "sluice:" }
+upstreams:
+  u: { servers: [127.0.0.1:$UPORT], keepalive: $KEEPALIVE }
+routes:
+  - { name: all, match: { path_prefix: / }, upstream: u, auth: none, cache: { ttl: 10m } }
+EOF
+    run_sluice sluice_cache_miss "$p"
+}
+
 # The sluice targets with sessions (SPEC sections 3, 5, 6, 8): one signing
 # key from `sluice keygen` for all of them, an admin listener, the shared
 # Redis; the session comes from the admin API, as a client would get it.
@@ -513,7 +543,7 @@ start_sluice_forged() {
 # One wrk per gateway, in parallel, each with half the threads and
 # connections (wrk_measure).
 FLEET_USERS=${FLEET_USERS:-200}
-declare -A FLEET=() REDIS_PORTS_OF=() REDIS_PIDS_OF=() TOKENS=()
+declare -A FLEET=() TOKENS=()
 fleet_session() { # ADMIN_PORT USER: prints the token
     local out
     out=$(curl -sS --max-time 5 -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
@@ -644,6 +674,27 @@ dead_report() { # a proxy died mid-run: keep its last words
 # wrk's arguments for the target's Authorization header, if it has one.
 auth_args() { if [[ -n ${AUTH[$1]:-} ]]; then printf '%s\n' -H "Authorization: ${AUTH[$1]}"; fi; }
 
+# Targets whose URLs wrk makes new for every request (bench/miss_urls.lua):
+# the miss target, and plain sluice beside it so that both send the same
+# URLs (the script costs wrk CPU: plain sluice's figures are then not
+# comparable with runs without it).
+declare -A NEW_URLS=()
+if [[ " $TARGETS " == *" sluice_cache_miss "* ]]; then
+    NEW_URLS[sluice_cache_miss]=1
+    [[ " $TARGETS " == *" sluice "* ]] && NEW_URLS[sluice]=1
+    log "sluice_cache_miss${NEW_URLS[sluice]:+ and sluice}: every URL new (bench/miss_urls.lua)"
+fi
+# url_args TARGET URL: wrk's last arguments: the URL, and for NEW_URLS
+# targets the script and a salt of its own per wrk run (nanoseconds: a
+# warm-up's entries are never a later run's hits).
+url_args() {
+    if [[ -n ${NEW_URLS[$1]:-} ]]; then
+        printf '%s\n' -s bench/miss_urls.lua "$2" -- "$$.$(date +%s%N)"
+    else
+        printf '%s\n' "$2"
+    fi
+}
+
 path_of() { case $1 in small) echo /small ;; 16k) echo /bytes/16384 ;; *) die "size $1" ;; esac; }
 
 # wrk_run TARGET CONNS SECONDS PATH [wrk options...]: wrk against the
@@ -653,9 +704,9 @@ path_of() { case $1 in small) echo /small ;; 16k) echo /bytes/16384 ;; *) die "s
 wrk_run() {
     local t=$1 c=$2 d=$3 path=$4; shift 4
     if [[ -z ${FLEET[$t]:-} ]]; then
-        local hdr; mapfile -t hdr < <(auth_args "$t")
-        timeout $((d + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${d}s" "$@" "${hdr[@]}" \
-            "http://127.0.0.1:${PORT[$t]}$path" 2>&1 || true
+        local hdr ua; mapfile -t hdr < <(auth_args "$t")
+        mapfile -t ua < <(url_args "$t" "http://127.0.0.1:${PORT[$t]}$path")
+        timeout $((d + 30)) "${WRK[@]}" -t"$THREADS" -c"$c" -d"${d}s" "$@" "${hdr[@]}" "${ua[@]}" 2>&1 || true
         return 0
     fi
     local members m i=0 wp=()
@@ -697,6 +748,8 @@ RAWCMD=$TMP/rawcmd.tsv   # rep target size conns command calls_per_request
 : >"$RAW"; : >"$RAWCMD"
 RAWUSEC=$TMP/rawusec.tsv   # rep target size conns evalsha_usec_per_call
 : >"$RAWUSEC"
+RAWSTORE=$TMP/rawstore.tsv   # rep size conns entries_stored_per_request (sluice_cache_miss)
+: >"$RAWSTORE"
 # Sizes and connection counts outside, targets inside: slow drift of the
 # machine (thermal, noisy neighbours) then lands on every target alike.
 for rep in $(seq "$REPEAT"); do
@@ -710,6 +763,8 @@ for rep in $(seq "$REPEAT"); do
         # the Redis servers this target uses (the shared one unless it has its own)
         read -ra rports <<<"${REDIS_PORTS_OF[$t]:-$REDIS_PORT}"
         read -ra rpids <<<"${REDIS_PIDS_OF[$t]:-$REDIS_PID}"
+        # the miss target's own Redis starts each run empty (see start_sluice_cache_miss)
+        [[ $t == sluice_cache_miss ]] && redis-cli -h 127.0.0.1 -p "${rports[0]}" FLUSHALL >/dev/null
         redis_cmdstats "${rports[@]}" >"$TMP/cmd0"
         c0=$(cpu_sum "${mps[@]}"); u0=$(cpu_ticks "$MOCK_PID"); r0=$(cpu_sum "${rpids[@]}")
         out=$(wrk_run "$t" "$c" "$DURATION" "$path" --latency)
@@ -754,6 +809,20 @@ for rep in $(seq "$REPEAT"); do
         if ((errs != 0)); then
             PROBLEMS+=("$t $size c=$c: $errs wrk errors ($sockerr socket errors, $non2xx non-2xx of $reqs; expected status ${EXPECT[$t]:-200})")
             HARD_ERRORS=$((HARD_ERRORS + 1))
+        fi
+        # Every request of the miss target must have gone the whole miss
+        # path, up to its store: a hit, or a response not stored, would make
+        # the run measure less. Its Redis held nothing before the run, and
+        # an entry is its only key that outlives a request.
+        if [[ $t == sluice_cache_miss ]]; then
+            stored=$(redis-cli -h 127.0.0.1 -p "${rports[0]}" DBSIZE)
+            redis-cli -h 127.0.0.1 -p "${rports[0]}" FLUSHALL >/dev/null
+            stored=$(awk -v n="$stored" -v r="$reqs" 'BEGIN { printf "%.4f", n / r }')
+            printf '%s\t%s\t%s\t%s\n' "$rep" "$size" "$c" "$stored" >>"$RAWSTORE"
+            if awk -v x="$stored" 'BEGIN { exit !(x < 0.98) }'; then
+                PROBLEMS+=("$t $size c=$c: $stored entries stored per request: not every request was a stored miss")
+                HARD_ERRORS=$((HARD_ERRORS + 1))
+            fi
         fi
         # A forged token must cost no Redis command: anything above the
         # gateway's background traffic (health PINGs: ~1e-5 per request) fails.
@@ -854,11 +923,16 @@ mmm() {
             m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
             out = sprintf(f, m); if (NR > 1) out = out sprintf(" (" f "–" f ")", v[1], v[NR]); print out }'
 }
-# pratio A B SIZE CONNS COLUMN: A's median ÷ B's median and, over several
-# passes, the min–max of the per-pass ratios (a pass runs A and B back to back).
+# pratio A B SIZE CONNS COLUMN [B_COLUMN]: A's median ÷ B's median and,
+# over several passes, the min–max of the per-pass ratios (a pass runs A
+# and B back to back). A column may be a sum of columns: "8+11".
 pratio() {
-    awk -F'\t' -v a="$1" -v b="$2" -v s="$3" -v c="$4" -v k="$5" '
-        $3 == s && $4 == c && $k != "nan" { if ($2 == a) A[$1] = $k; else if ($2 == b) B[$1] = $k }
+    awk -F'\t' -v a="$1" -v b="$2" -v s="$3" -v c="$4" -v ka="$5" -v kb="${6:-$5}" '
+        function col(k,   ks, n, i, x) { n = split(k, ks, "+"); x = 0
+            for (i = 1; i <= n; i++) { if ($ks[i] == "nan") return "nan"; x += $ks[i] }
+            return x }
+        $3 == s && $4 == c { if ($2 == a && (x = col(ka)) != "nan") A[$1] = x
+                             else if ($2 == b && (x = col(kb)) != "nan") B[$1] = x }
         function med(x, n,   i, j, t, v) { n = 0; for (i in x) v[++n] = x[i]
             for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
             return (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }
@@ -943,7 +1017,7 @@ all_targets=$ALL_TARGETS
         echo "| size | conns | target | req/s | p99 ms | gateway CPU µs/req | Redis CPU µs/req | Redis cmds/req | per command | errors |"
         echo "|---|---:|---|---:|---:|---:|---:|---:|---|---:|"
         for size in $SIZES; do for c in $CONNS; do
-            for t in nginx sluice nginx_lua_session sluice_auth nginx_lua_zset sluice_limits sluice_flood sluice_forged nginx_cache sluice_cache; do
+            for t in nginx sluice nginx_lua_session sluice_auth nginx_lua_zset sluice_limits sluice_flood sluice_forged nginx_cache sluice_cache sluice_cache_miss; do
                 [[ $(med "$t" "$size" "$c" 5) == nan ]] && continue
                 echo "| $size | $c | $t | $(mmm "$t" "$size" "$c" 5 %.0f) | $(mmm "$t" "$size" "$c" 7 %.3f)" \
                      "| $(mmm "$t" "$size" "$c" 8 %.1f) | $(mmm "$t" "$size" "$c" 11 %.2f) | $(mmm "$t" "$size" "$c" 12 %.2f)" \
@@ -980,6 +1054,23 @@ all_targets=$ALL_TARGETS
                  "| $(pratio sluice_cache nginx_cache "$size" "$c" 8) | $(mmm sluice_cache "$size" "$c" 11 %.2f) |"
         done; done
         echo
+        if awk -F'\t' '$2 == "sluice_cache_miss" { f = 1 } END { exit !f }' "$RAW"; then
+            echo "### Cache misses: sluice_cache_miss (every URL new: lookup, forward, record, store) vs plain sluice"
+            echo
+            echo "Both with the same URLs (bench/miss_urls.lua). \"+ Redis\": the miss target's gateway CPU plus"
+            echo "its redis-server's, per request, ÷ plain sluice's gateway CPU (it sends Redis nothing)."
+            echo "Redis µs per EVALSHA: redis-server's own usec_per_call (the lookup's and the store's scripts)."
+            echo
+            echo "| size | conns | CPU/req ÷ sluice | CPU/req + Redis ÷ sluice | req/s ÷ sluice | Redis CPU µs/req | Redis cmds/req | Redis µs per EVALSHA | entries stored/req |"
+            echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+            for size in $SIZES; do for c in $CONNS; do
+                echo "| $size | $c | $(pratio sluice_cache_miss sluice "$size" "$c" 8) | $(pratio sluice_cache_miss sluice "$size" "$c" 8+11 8)" \
+                     "| $(pratio sluice_cache_miss sluice "$size" "$c" 5) | $(mmm sluice_cache_miss "$size" "$c" 11 %.2f)" \
+                     "| $(mmm sluice_cache_miss "$size" "$c" 12 %.2f) | $(usec_per_call sluice_cache_miss "$size" "$c")" \
+                     "| $(awk -F'\t' -v s="$size" -v c="$c" '$2 == s && $3 == c { print $4 }' "$RAWSTORE" | median) |"
+            done; done
+            echo
+        fi
         echo "### One-user flood after the first 429: sluice_flood (every answer a remembered refusal)"
         echo
         echo "| size | conns | CPU/refused req ÷ sluice proxied req | Redis cmds/req |"
