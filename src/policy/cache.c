@@ -75,6 +75,7 @@ enum cache_mode {
 struct cache_req {
     struct req *req; /* borrowed: owns this */
     enum cache_mode mode;
+    struct http_cache_control rcc; /* the request's, parsed once by mode_for */
     char hash[CACHE_HASH_HEX];
     char gen[24]; /* seen at lookup; "" when none was made */
     bool store;   /* the response is storable: record it */
@@ -105,7 +106,9 @@ struct cache_req {
  * wait on it (suspended in this stage) until the leader's exchange ended
  * (its entry is then stored, and they look again: a hit) or
  * CACHE_COALESCE_WAIT_MS passed (they go upstream themselves), whichever
- * is first: the wait stays inside the connection's stage deadline.
+ * is first: the wait stays inside the connection's stage deadline. The
+ * timer is made when the first waiter comes: most flights have none, and
+ * making and freeing one per miss was a share of every miss's work.
  */
 #define CACHE_COALESCE_WAIT_MS 500
 #define CACHE_FLIGHT_SLOTS 256
@@ -129,7 +132,8 @@ struct flight {
     const struct config_route *route; /* borrowed; the leader's config holds it */
     char hash[CACHE_HASH_HEX];
     struct cache_req *waiters; /* borrowed: suspended requests */
-    struct event *timer;       /* owns */
+    int64_t wait_until_ms;     /* clock_now_ms() when the wait is over */
+    struct event *timer;       /* owns; NULL until the first waiter */
     bool expired;              /* the wait is over: later misses do not wait */
     struct flight *next;       /* owned by the worker's table */
 };
@@ -197,24 +201,38 @@ end_flight(struct flight *f)
         return;
     struct flight **slot = flight_slot(f->route, f->hash);
     *slot = f->next;
-    event_free(f->timer);
+    if (f->timer != NULL)
+        event_free(f->timer);
     release_waiters(f, true);
     free(f);
 }
 
 /* A flight for route and hash, in its (empty) slot. */
 static struct flight *
-flight_new(struct flight **slot, struct worker *w, const struct config_route *route,
-           const char *hash)
+flight_new(struct flight **slot, const struct config_route *route, const char *hash)
 {
     struct flight *f = xcalloc(1, sizeof(*f));
     f->route = route;
     memcpy(f->hash, hash, sizeof(f->hash));
-    f->timer = evtimer_new(w->base, on_flight_timer, f);
-    struct timeval wait = {0, CACHE_COALESCE_WAIT_MS * 1000};
-    evtimer_add(f->timer, &wait);
+    f->wait_until_ms = clock_now_ms() + CACHE_COALESCE_WAIT_MS;
     *slot = f;
     return f;
+}
+
+/* The first waiter came: the timer ends the wait when it is over. False
+ * when it is over already (later misses do not wait). */
+static bool
+flight_arm(struct flight *f, struct worker *w)
+{
+    int64_t left_ms = f->wait_until_ms - clock_now_ms();
+    if (left_ms <= 0) {
+        f->expired = true;
+        return false;
+    }
+    f->timer = evtimer_new(w->base, on_flight_timer, f);
+    struct timeval wait = {(time_t)(left_ms / 1000), (suseconds_t)(left_ms % 1000 * 1000)};
+    evtimer_add(f->timer, &wait);
+    return true;
 }
 
 /* A miss: wait on the flight of this key, or lead one. Returns true when
@@ -227,14 +245,15 @@ join_flight(struct cache_req *c)
         return false; /* it leads already (and looks again for the fleet) */
     struct flight **slot = flight_slot(req->route, c->hash);
     if (*slot != NULL) {
-        if ((*slot)->expired || c->waited)
+        if ((*slot)->expired || c->waited ||
+            ((*slot)->timer == NULL && !flight_arm(*slot, req->worker)))
             return false;
         c->waited = true;
         c->next_waiter = (*slot)->waiters;
         (*slot)->waiters = c;
         return true;
     }
-    c->leads = flight_new(slot, req->worker, req->route, c->hash);
+    c->leads = flight_new(slot, req->route, c->hash);
     return false;
 }
 
@@ -390,11 +409,11 @@ cache_response_head(struct req *req)
     if (c == NULL || !c->store)
         return;
     const struct http_head *h = &req->resp_head;
-    struct http_cache_control cc;
-    http_cache_control_parse(h, &cc);
     if (req->cache_post_) {
         /* The operator opted in: freshness is the route's ttl, and of the
          * response's Cache-Control only no-store counts (SPEC section 11). */
+        struct http_cache_control cc;
+        http_cache_control_parse(h, &cc);
         c->store = status_storable(h->status) && !cc.no_store;
         c->fresh_ms = req->route->cache.ttl_ms;
         c->stale_if_error_ms = req->route->cache.stale_if_error_ms;
@@ -483,6 +502,26 @@ route_script(struct cache_req *c, const struct redis_script *script, int nextra,
     return entry_script(&e, script, nextra, extra, extralens, cb, arg);
 }
 
+/* v in decimal into out (at least 21 bytes, not NUL-terminated); returns
+ * its length. By hand: snprintf's format parsing was a large share of a
+ * miss's work. */
+static size_t
+decimal(char *out, int64_t v)
+{
+    char tmp[20];
+    size_t n = 0, i = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        out[i++] = '-';
+    while (n > 0)
+        out[i++] = tmp[--n];
+    return i;
+}
+
 /* Sends the put of rec, the response (head resp: its Age and Vary) to
  * reqh. Returns true when sent: the put's reply then ends the flight
  * leads. */
@@ -494,11 +533,14 @@ put_entry(const struct entry_ref *e, const struct response_record *rec,
     /* meta: "<fresh_ms> <age_s> <stale_if_error_ms> <stale_while_revalidate_ms>\n"
      * then the Vary'd request fields. */
     struct strbuf meta = {0}, value = {0};
-    char first[96];
-    snprintf(first, sizeof(first), "%lld %lld %lld %lld\n", (long long)t->fresh_ms,
-             (long long)cache_freshness_age_s(resp), (long long)t->stale_if_error_ms,
-             (long long)t->stale_while_revalidate_ms);
-    strbuf_append_str(&meta, first);
+    strbuf_append_i64(&meta, t->fresh_ms);
+    strbuf_append(&meta, " ", 1);
+    strbuf_append_i64(&meta, cache_freshness_age_s(resp));
+    strbuf_append(&meta, " ", 1);
+    strbuf_append_i64(&meta, t->stale_if_error_ms);
+    strbuf_append(&meta, " ", 1);
+    strbuf_append_i64(&meta, t->stale_while_revalidate_ms);
+    strbuf_append(&meta, "\n", 1);
     bool sent = false;
     if (vary_meta(resp, reqh, &meta)) {
         response_record_encode(rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len}, &value);
@@ -510,9 +552,9 @@ put_entry(const struct entry_ref *e, const struct response_record *rec,
         if (keep < t->stale_while_revalidate_ms)
             keep = t->stale_while_revalidate_ms;
         char ttl[24];
-        snprintf(ttl, sizeof(ttl), "%lld", (long long)(t->fresh_ms + keep));
+        size_t ttl_len = decimal(ttl, t->fresh_ms + keep);
         const char *extra[] = {e->gen, value.p, ttl};
-        const size_t extralens[] = {strlen(e->gen), value.len, strlen(ttl)};
+        const size_t extralens[] = {strlen(e->gen), value.len, ttl_len};
         sent = entry_script(e, scripts.put, 3, extra, extralens, on_stored, leads);
     }
     strbuf_deinit(&meta);
@@ -918,7 +960,7 @@ start_refresh(struct cache_req *c)
     memcpy(r->gen, c->gen, sizeof(r->gen));
     strbuf_append(&r->stale_value, c->stale_value.p, c->stale_value.len);
     response_record_decode(r->stale_value.p, r->stale_value.len, &r->stale);
-    r->leads = flight_new(slot, req->worker, req->route, c->hash);
+    r->leads = flight_new(slot, req->route, c->hash);
     upstream_fetch_start(req->worker->pools[req->route->upstream->index],
                          (struct sl_slice){r->request.p, r->request.len}, CACHE_MAX_ENTRY,
                          on_refreshed, r);
@@ -935,14 +977,13 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
     struct response_record_view v;
     if (!response_record_decode(p, len, &v) || !vary_matches(v.meta, &req->head))
         return false;
-    struct http_cache_control rcc;
-    http_cache_control_parse(&req->head, &rcc);
+    const struct http_cache_control *rcc = &c->rcc;
     long long fresh_ms = 0, initial_age = 0, sie_ms = 0, swr_ms = 0;
     sscanf(v.meta.p, "%lld %lld %lld %lld", &fresh_ms, &initial_age, &sie_ms, &swr_ms);
     int64_t now_ms = clock_wall_ms();
     int64_t age_s = entry_age_s(&v, initial_age);
     int64_t age_ms = now_ms - v.stored_at_ms + initial_age * 1000;
-    if (age_ms < fresh_ms && (rcc.max_age_s == HTTP_CC_UNSET || age_s <= rcc.max_age_s)) {
+    if (age_ms < fresh_ms && (rcc->max_age_s == HTTP_CC_UNSET || age_s <= rcc->max_age_s)) {
         if (from_redis)
             cache_hot_put(req->worker->hot, req->route->name, c->hash, (struct sl_slice){p, len},
                           now_ms, now_ms + (fresh_ms - age_ms));
@@ -953,7 +994,7 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
         return false; /* Redis has the last word on a stale entry */
     keep_stale(c, p, len);
     if (c->has_stale && !req->cache_post_ && age_ms < fresh_ms + swr_ms &&
-        rcc.max_age_s == HTTP_CC_UNSET) {
+        rcc->max_age_s == HTTP_CC_UNSET) {
         start_refresh(c); /* before the answer: c may be gone after it */
         serve_stored(c, &c->stale, age_s, "STALE", "hit; detail=stale-while-revalidate");
         return true;
@@ -999,7 +1040,10 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
     if (err == NULL && reply->type == REDIS_REPLY_ARRAY &&
         (reply->elements == 2 || reply->elements == 3) &&
         reply->element[0]->type == REDIS_REPLY_STRING) {
-        snprintf(c->gen, sizeof(c->gen), "%s", reply->element[0]->str);
+        const struct redisReply *g = reply->element[0];
+        size_t glen = g->len < sizeof(c->gen) - 1 ? g->len : sizeof(c->gen) - 1;
+        memcpy(c->gen, g->str, glen);
+        c->gen[glen] = '\0';
         const struct redisReply *e = reply->element[1];
         if (e->type == REDIS_REPLY_STRING && try_entry(c, e->str, e->len, true))
             return;
@@ -1007,9 +1051,7 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
             lock = reply->element[2]->integer;
     }
     c->locked = c->locked || lock == 1; /* released on done, however it ends */
-    struct http_cache_control rcc;
-    http_cache_control_parse(&req->head, &rcc);
-    if (rcc.only_if_cached) {
+    if (c->rcc.only_if_cached) {
         mark(c, "MISS", "fwd=miss");
         req_fail(req, 504, "not_cached", "only-if-cached and no fresh entry is stored");
         return;
@@ -1046,8 +1088,9 @@ per_user(const struct req *req)
 }
 
 static enum cache_mode
-mode_for(struct req *req)
+mode_for(struct cache_req *c)
 {
+    struct req *req = c->req;
     const struct config_cache *cc = &req->route->cache;
     unsigned bit = config_method_bit(req->head.method.p, req->head.method.len);
     bool get = bit == CONFIG_METHOD_GET || bit == CONFIG_METHOD_HEAD;
@@ -1058,12 +1101,12 @@ mode_for(struct req *req)
                                                                         : CACHE_INVALIDATE;
     if (per_user(req) && req->id.user[0] == '\0')
         return CACHE_NONE;
-    struct http_cache_control rcc;
-    http_cache_control_parse(&req->head, &rcc);
-    if (rcc.no_store)
+    http_cache_control_parse(&req->head, &c->rcc);
+    const struct http_cache_control *rcc = &c->rcc;
+    if (rcc->no_store)
         return CACHE_NONE;
     const struct http_header *pragma = http_head_find(&req->head, "pragma");
-    if (rcc.no_cache || rcc.max_age_s == 0 ||
+    if (rcc->no_cache || rcc->max_age_s == 0 ||
         (pragma != NULL && http_list_has_token(pragma->value, "no-cache") &&
          http_head_find(&req->head, "cache-control") == NULL))
         return CACHE_STORE_ONLY;
@@ -1081,7 +1124,7 @@ cache_run(struct req *req)
     c->req = req;
     response_record_init(&c->rec, CACHE_MAX_ENTRY);
     req->stage_data[req->stage] = c;
-    c->mode = mode_for(req);
+    c->mode = mode_for(c);
     /* Every mode may call a script (an invalidation too), not only a lookup. */
     pthread_once(&scripts_once, find_scripts);
     struct sl_slice body = req_body_at_hand(req);

@@ -65,6 +65,17 @@ strbuf_append_u64(struct strbuf *sb, uint64_t v)
 }
 
 static inline void
+strbuf_append_i64(struct strbuf *sb, int64_t v)
+{
+    if (v < 0) {
+        strbuf_append(sb, "-", 1);
+        strbuf_append_u64(sb, (uint64_t)0 - (uint64_t)v);
+        return;
+    }
+    strbuf_append_u64(sb, (uint64_t)v);
+}
+
+static inline void
 strbuf_deinit(struct strbuf *sb)
 {
     free(sb->p);

@@ -1,0 +1,46 @@
+/*
+ * test_cache_keys.c - the cache's Redis key names (SPEC section 9): the
+ * exact bytes, their lengths, and -1 for a key that would not fit.
+ */
+#include <string.h>
+
+#include "policy/cache_keys.h"
+#include "tap.h"
+
+static void
+test_names(void)
+{
+    char out[CACHE_KEY_MAX];
+    int n = cache_gen_key(out, "sluice:", "models");
+    is_str(out, "sluice:{c:models}:gen", "the generation key");
+    is_int(n, strlen("sluice:{c:models}:gen"), "its length");
+    n = cache_entry_prefix(out, "sluice:", "models");
+    is_str(out, "sluice:{c:models}:e:", "the entry prefix");
+    is_int(n, strlen("sluice:{c:models}:e:"), "its length");
+    n = cache_gen_key(out, "", "r");
+    is_str(out, "{c:r}:gen", "an empty redis prefix");
+    is_int(n, 9, "its length");
+}
+
+static void
+test_too_long(void)
+{
+    char out[CACHE_KEY_MAX], route[CACHE_KEY_MAX];
+    /* "{c:" + route + "}:gen" is 8 bytes more than the route. */
+    memset(route, 'r', sizeof(route));
+    route[CACHE_KEY_MAX - 8] = '\0'; /* the key needs CACHE_KEY_MAX bytes with its NUL */
+    is_int(cache_gen_key(out, "", route), -1, "a key without room for its NUL: -1");
+    route[CACHE_KEY_MAX - 9] = '\0';
+    is_int(cache_gen_key(out, "", route), CACHE_KEY_MAX - 1, "one byte shorter fits");
+    ok(strlen(out) == CACHE_KEY_MAX - 1 && memcmp(out + CACHE_KEY_MAX - 5, ":gen", 5) == 0,
+       "and ends in :gen and its NUL");
+    is_int(cache_entry_prefix(out, route, route), -1, "a long prefix and route: -1");
+}
+
+int
+main(void)
+{
+    test_names();
+    test_too_long();
+    return tap_done();
+}
