@@ -3,26 +3,30 @@
  * cache), after the limits: a hit is still a limited request.
  *
  *   GET/HEAD on a cache: route
- *     -> cache_get.lua (generation + entry, one round trip)
+ *     -> the worker's hot copy (policy/cache_hot.h), else cache_get.lua
+ *        (generation + entry, one round trip; the fleet's lock on a
+ *        missing entry: cache_redis.c)
  *     -> fresh entry whose Vary'd fields match: answered here (X-Cache: HIT,
  *        Age; 304 to a matching If-None-Match)
- *     -> else forwarded (X-Cache: MISS); a storable response is recorded as
+ *     -> stale within stale-while-revalidate: answered (STALE), refreshed in
+ *        the background (cache_refresh.c)
+ *     -> else a miss: it waits on another request of the key (cache_flight.c)
+ *        or is forwarded (X-Cache: MISS); a storable response is recorded as
  *        it passes (policy/response_record.h) and stored when it ended whole
  *        (cache_put.lua, skipped when the route was purged meanwhile)
  *   unsafe methods: forwarded (BYPASS); a success drops the URL's entry
  *   (RFC 9111 §4.4)
  *
  * Redis failing is a miss, a corrupt entry is a miss: never an error.
+ * The files of the stage share policy/cache_internal.h.
  */
 #include "policy/cache.h"
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
-#include <stdlib.h>
-#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "admin/metrics.h"
 #include "config/config.h"
@@ -33,112 +37,8 @@
 #include "http/http_reply.h"
 #include "policy/cache_freshness.h"
 #include "policy/cache_hot.h"
-#include "policy/cache_keys.h"
-#include "policy/response_record.h"
-#include "redis/redis_client.h"
-#include "redis/redis_script.h"
-#include "upstream/proxy.h"
-#include "upstream/upstream_fetch.h"
+#include "policy/cache_internal.h"
 #include "util/clock.h"
-#include "util/log.h"
-
-#define CACHE_MAX_ENTRY (1u << 20) /* bodies above 1 MiB are not stored */
-#define CACHE_MAX_VARY 8           /* more Vary'd fields: not stored */
-/* Past its freshness an entry is kept as long again, at least
- * CACHE_STALE_KEEP_MIN_MS and at most CACHE_STALE_KEEP_MAX_MS: to be
- * revalidated, and to answer while the upstream cannot be reached. */
-#define CACHE_STALE_KEEP_MIN_MS (10 * 60 * 1000)
-#define CACHE_STALE_KEEP_MAX_MS (24 * 3600 * 1000)
-
-static struct {
-    const struct redis_script *get, *put, *del, *unlock;
-} scripts;
-static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
-
-static void
-find_scripts(void)
-{
-    scripts.get = redis_script_find("cache_get");
-    scripts.put = redis_script_find("cache_put");
-    scripts.del = redis_script_find("cache_del");
-    scripts.unlock = redis_script_find("cache_unlock");
-}
-
-enum cache_mode {
-    CACHE_LOOKUP,     /* GET/HEAD: look up, store a miss */
-    CACHE_STORE_ONLY, /* the client asked for a fresh answer: no lookup */
-    CACHE_INVALIDATE, /* an unsafe method: drop the URL's entry on success */
-    CACHE_NONE,       /* bypass */
-};
-
-/* A request's cache state (req->stage_data of this stage), freed on done. */
-struct cache_req {
-    struct req *req; /* borrowed: owns this */
-    enum cache_mode mode;
-    struct http_cache_control rcc; /* the request's, parsed once by mode_for */
-    char hash[CACHE_HASH_HEX];
-    char gen[24]; /* seen at lookup; "" when none was made */
-    bool store;   /* the response is storable: record it */
-    bool waited;  /* it waited for another request's answer once: no more */
-    int64_t fresh_ms;
-    int64_t stale_if_error_ms;
-    int64_t stale_while_revalidate_ms;
-    struct response_record rec;
-    size_t mark_at; /* where this stage's lines begin in req->response_extra */
-    /* A stale entry kept for stale-if-error: its value (owned) and the
-     * view into it. */
-    struct strbuf stale_value;
-    struct response_record_view stale;
-    bool has_stale;
-    bool revalidating; /* the stale entry's validators went upstream */
-    bool stale_if_error; /* the stale entry may answer an upstream failure */
-    bool stale_if_5xx;   /* ... and a 5xx: within its stale-if-error time (RFC 5861 §4) */
-    struct flight *leads;       /* borrowed: the flight this miss leads, or NULL */
-    bool locked;                /* it holds the fleet's lock on the key (cache_get.lua) */
-    unsigned polls;             /* looks again while another gateway holds the lock */
-    struct event *poll_timer;   /* owns; NULL until it first waits */
-    struct cache_req *next_waiter; /* borrowed: the next one waiting on a flight */
-};
-
-/*
- * Coalescing (SPEC section 7): concurrent misses for one key in one worker
- * make one upstream request. The first miss leads a flight; the next ones
- * wait on it (suspended in this stage) until the leader's exchange ended
- * (its entry is then stored, and they look again: a hit) or
- * CACHE_COALESCE_WAIT_MS passed (they go upstream themselves), whichever
- * is first: the wait stays inside the connection's stage deadline. The
- * timer is made when the first waiter comes: most flights have none, and
- * making and freeing one per miss was a share of every miss's work.
- */
-#define CACHE_COALESCE_WAIT_MS 500
-#define CACHE_FLIGHT_SLOTS 256
-
-/*
- * Across gateways (SPEC section 7), a lookup that finds no entry takes
- * the key's lock in Redis in the same call (cache_get.lua): the holder
- * goes upstream, a request that finds it held looks again every
- * CACHE_LOCK_POLL_MS, CACHE_LOCK_POLLS times at most (so the wait, like
- * the flight's, stays inside the stage deadline), then goes upstream
- * itself. The holder's put releases it; an exchange that failed frees it;
- * a response that may not be stored leaves a "pass" marker for
- * CACHE_PASS_MS so that waiters do not queue on an uncacheable URL.
- */
-#define CACHE_LOCK_MS "3000"
-#define CACHE_LOCK_POLL_MS 50
-#define CACHE_LOCK_POLLS 10
-#define CACHE_PASS_MS "10000"
-
-struct flight {
-    const struct config_route *route; /* borrowed; the leader's config holds it */
-    char hash[CACHE_HASH_HEX];
-    struct cache_req *waiters; /* borrowed: suspended requests */
-    int64_t wait_until_ms;     /* clock_now_ms() when the wait is over */
-    struct event *timer;       /* owns; NULL until the first waiter */
-    bool expired;              /* the wait is over: later misses do not wait */
-    struct flight *next;       /* owned by the worker's table */
-};
-
-static _Thread_local struct flight *flights[CACHE_FLIGHT_SLOTS];
 
 static struct cache_req *
 cache_of(struct req *req)
@@ -148,258 +48,6 @@ cache_of(struct req *req)
             return req->stage_data[i];
     }
     return NULL;
-}
-
-static void lookup(struct cache_req *c);
-static void forward(struct cache_req *c, const char *result, const char *status_field);
-
-static struct flight **
-flight_slot(const struct config_route *route, const char *hash)
-{
-    unsigned h = (unsigned)((uintptr_t)route >> 4);
-    for (const char *p = hash; *p; p++)
-        h = h * 31 + (unsigned char)*p;
-    struct flight **f = &flights[h % CACHE_FLIGHT_SLOTS];
-    while (*f != NULL && ((*f)->route != route || strcmp((*f)->hash, hash) != 0))
-        f = &(*f)->next;
-    return f;
-}
-
-/* The waiters go on: those of a finished leader look again (a hit, most
- * likely); those whose wait ran out go upstream. */
-static void
-release_waiters(struct flight *f, bool look_again)
-{
-    struct cache_req *w = f->waiters;
-    f->waiters = NULL;
-    while (w != NULL) {
-        struct cache_req *next = w->next_waiter;
-        w->next_waiter = NULL;
-        if (look_again)
-            lookup(w);
-        else
-            forward(w, "MISS", "fwd=miss");
-        w = next;
-    }
-}
-
-static void
-on_flight_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    struct flight *f = arg;
-    f->expired = true;
-    release_waiters(f, false);
-}
-
-/* The leader's exchange ended, and its entry (if any) is stored: misses
- * that arrived until then waited, so they now find it. */
-static void
-end_flight(struct flight *f)
-{
-    if (f == NULL)
-        return;
-    struct flight **slot = flight_slot(f->route, f->hash);
-    *slot = f->next;
-    if (f->timer != NULL)
-        event_free(f->timer);
-    release_waiters(f, true);
-    free(f);
-}
-
-/* A flight for route and hash, in its (empty) slot. */
-static struct flight *
-flight_new(struct flight **slot, const struct config_route *route, const char *hash)
-{
-    struct flight *f = xcalloc(1, sizeof(*f));
-    f->route = route;
-    memcpy(f->hash, hash, sizeof(f->hash));
-    f->wait_until_ms = clock_now_ms() + CACHE_COALESCE_WAIT_MS;
-    *slot = f;
-    return f;
-}
-
-/* The first waiter came: the timer ends the wait when it is over. False
- * when it is over already (later misses do not wait). */
-static bool
-flight_arm(struct flight *f, struct worker *w)
-{
-    int64_t left_ms = f->wait_until_ms - clock_now_ms();
-    if (left_ms <= 0) {
-        f->expired = true;
-        return false;
-    }
-    f->timer = evtimer_new(w->base, on_flight_timer, f);
-    struct timeval wait = {(time_t)(left_ms / 1000), (suseconds_t)(left_ms % 1000 * 1000)};
-    evtimer_add(f->timer, &wait);
-    return true;
-}
-
-/* A miss: wait on the flight of this key, or lead one. Returns true when
- * c now waits. */
-static bool
-join_flight(struct cache_req *c)
-{
-    struct req *req = c->req;
-    if (c->leads != NULL)
-        return false; /* it leads already (and looks again for the fleet) */
-    struct flight **slot = flight_slot(req->route, c->hash);
-    if (*slot != NULL) {
-        if ((*slot)->expired || c->waited ||
-            ((*slot)->timer == NULL && !flight_arm(*slot, req->worker)))
-            return false;
-        c->waited = true;
-        c->next_waiter = (*slot)->waiters;
-        (*slot)->waiters = c;
-        return true;
-    }
-    c->leads = flight_new(slot, req->route, c->hash);
-    return false;
-}
-
-/* The value of a stored header line named lower_name ("etag"), or an
- * empty slice. */
-static struct sl_slice
-stored_field(struct sl_slice lines, const char *lower_name)
-{
-    size_t n = strlen(lower_name);
-    const char *p = lines.p, *end = p + lines.len;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (eol == NULL)
-            break;
-        if ((size_t)(eol - p) > n + 2 && p[n] == ':' &&
-            sl_slice_eq_lower((struct sl_slice){p, n}, lower_name)) {
-            const char *v = p + n + 1;
-            while (v < eol && *v == ' ')
-                v++;
-            return (struct sl_slice){v, (size_t)(eol - 1 - v)};
-        }
-        p = eol + 1;
-    }
-    return (struct sl_slice){"", 0};
-}
-
-/* ---- storing ----------------------------------------------------------- */
-
-static bool
-status_storable(unsigned s)
-{
-    /* A POST entry's (GET and HEAD: cache_freshness_storable): RFC 9110
-     * §15.1's heuristically cacheable codes, plus 308. */
-    static const unsigned ok[] = {200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501};
-    for (size_t i = 0; i < SL_ARRAY_LEN(ok); i++) {
-        if (ok[i] == s)
-            return true;
-    }
-    return false;
-}
-
-/* The request fields an entry must match (Vary), as meta lines; false
- * when the response cannot be stored (Vary: *, too many fields). */
-static bool
-vary_meta(const struct http_head *resp, const struct http_head *reqh, struct strbuf *meta)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < resp->nheaders; i++) {
-        const struct http_header *h = &resp->headers[i];
-        if (!(h->name.len == 4 && sl_slice_eq_lower(h->name, "vary")))
-            continue;
-        const char *p = h->value.p, *end = p + h->value.len;
-        while (p < end) {
-            while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-                p++;
-            const char *s = p;
-            while (p < end && *p != ',' && *p != ' ' && *p != '\t')
-                p++;
-            if (p == s)
-                continue;
-            if (p - s == 1 && *s == '*')
-                return false;
-            if (++n > CACHE_MAX_VARY || p - s > 64)
-                return false;
-            char name[65];
-            for (size_t k = 0; k < (size_t)(p - s); k++)
-                name[k] = (char)((s[k] >= 'A' && s[k] <= 'Z') ? s[k] + 32 : s[k]);
-            name[p - s] = '\0';
-            const struct http_header *rv = http_head_find(reqh, name);
-            strbuf_append_str(meta, name);
-            strbuf_append(meta, ": ", 2);
-            if (rv != NULL)
-                strbuf_append_slice(meta, rv->value);
-            strbuf_append(meta, "\r\n", 2);
-        }
-    }
-    return true;
-}
-
-/* True when the entry's Vary'd fields (meta lines after the first) match. */
-static bool
-vary_matches(struct sl_slice meta, const struct http_head *reqh)
-{
-    const char *p = memchr(meta.p, '\n', meta.len), *end = meta.p + meta.len;
-    if (p == NULL)
-        return false;
-    for (p++; p < end;) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        if (eol == NULL || colon == NULL || colon > eol || eol - colon < 3)
-            return false;
-        char name[65];
-        size_t nlen = (size_t)(colon - p);
-        if (nlen > 64)
-            return false;
-        memcpy(name, p, nlen);
-        name[nlen] = '\0';
-        struct sl_slice want = {colon + 2, (size_t)(eol - 1 - (colon + 2))};
-        const struct http_header *h = http_head_find(reqh, name);
-        struct sl_slice got = h != NULL ? h->value : (struct sl_slice){"", 0};
-        if (got.len != want.len || memcmp(got.p, want.p, got.len) != 0)
-            return false;
-        p = eol + 1;
-    }
-    return true;
-}
-
-/* RFC 9111 §3.5: a request with (forwarded) credentials is stored only
- * when the response says it may be shared. sluice's own bearer token is
- * never forwarded, so only another scheme counts. */
-static bool
-forwarded_authorization(const struct http_head *reqh)
-{
-    const struct http_header *a = http_head_find(reqh, "authorization");
-    return a != NULL && !(a->value.len >= 7 && sl_slice_eq_lower((struct sl_slice){a->value.p, 7},
-                                                                  "bearer "));
-}
-
-/* Whether a response to a GET may be stored, how long it is fresh, and
- * how long past that it may be served stale (RFC 9111 §3, §4.2; RFC 5861).
- * reqh: the request it answered. */
-struct store_terms {
-    bool store;
-    int64_t fresh_ms, stale_if_error_ms, stale_while_revalidate_ms;
-};
-
-static struct store_terms
-get_terms(const struct http_head *h, const struct http_head *reqh,
-          const struct config_route *route)
-{
-    struct http_cache_control cc;
-    http_cache_control_parse_response(h, &cc);
-    struct store_terms t = {0};
-    t.store = cache_freshness_storable(h, &cc, forwarded_authorization(reqh));
-    if (!t.store)
-        return t;
-    const struct config_cache *conf = &route->cache;
-    t.fresh_ms = cache_freshness_lifetime_ms(h, &cc, conf->ttl_ms, clock_wall_ms() / 1000);
-    t.store = t.fresh_ms > 0;
-    t.stale_if_error_ms =
-        cc.stale_if_error_s != HTTP_CC_UNSET ? cc.stale_if_error_s * 1000 : conf->stale_if_error_ms;
-    if (cache_freshness_stale_allowed(&cc))
-        t.stale_while_revalidate_ms = cc.stale_while_revalidate_s != HTTP_CC_UNSET
-                                          ? cc.stale_while_revalidate_s * 1000
-                                          : conf->stale_while_revalidate_ms;
-    return t;
 }
 
 static void
@@ -414,14 +62,14 @@ cache_response_head(struct req *req)
          * response's Cache-Control only no-store counts (SPEC section 11). */
         struct http_cache_control cc;
         http_cache_control_parse(h, &cc);
-        c->store = status_storable(h->status) && !cc.no_store;
+        c->store = cache_entry_post_storable(h->status) && !cc.no_store;
         c->fresh_ms = req->route->cache.ttl_ms;
         c->stale_if_error_ms = req->route->cache.stale_if_error_ms;
         if (c->store)
             response_record_head(&c->rec, h);
         return;
     }
-    struct store_terms t = get_terms(h, &req->head, req->route);
+    struct store_terms t = cache_entry_terms(h, &req->head, req->route);
     c->store = !req->head_only && t.store;
     c->fresh_ms = t.fresh_ms;
     c->stale_if_error_ms = t.stale_if_error_ms;
@@ -438,158 +86,17 @@ cache_response_body(struct req *req, const char *p, size_t len)
         response_record_body(&c->rec, p, len);
 }
 
-static void
-on_invalidated(void *arg, const struct redisReply *reply, const char *err)
-{
-    (void)arg, (void)reply, (void)err; /* a lost invalidation: the entry lives its TTL */
-}
-
-/* arg: the flight the stored response led, or NULL. */
-static void
-on_stored(void *arg, const struct redisReply *reply, const char *err)
-{
-    (void)reply, (void)err; /* a lost store is a later miss */
-    end_flight(arg);
-}
-
-/* An entry's place: what a Redis call about it needs. */
-struct entry_ref {
-    struct worker *worker;
-    const struct config *cfg;
-    const struct config_route *route;
-    const char *hash;
-    const char *gen; /* the generation seen at lookup */
-};
-
-static struct entry_ref
-entry_of(const struct cache_req *c)
-{
-    const struct req *req = c->req;
-    return (struct entry_ref){req->worker, req->cfg, req->route, c->hash, c->gen};
-}
-
-/* Calls script with KEYS {the route's generation} and ARGV {the entry
- * prefix, the key hash, extra...}; false (nothing sent) when the keys do
- * not fit or the worker's Redis is gone (it is exiting). */
-static bool
-entry_script(const struct entry_ref *e, const struct redis_script *script, int nextra,
-             const char *const *extra, const size_t *extralens, redis_reply_cb cb, void *arg)
-{
-    const char *name = e->route->name;
-    char gen[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
-    int glen = cache_gen_key(gen, e->cfg->redis.prefix, name);
-    if (glen < 0 || cache_entry_prefix(prefix, e->cfg->redis.prefix, name) < 0 ||
-        e->worker->redis == NULL || nextra > 4)
-        return false;
-    const char *keys[] = {gen};
-    const size_t keylens[] = {(size_t)glen};
-    const char *args[6] = {prefix, e->hash};
-    size_t arglens[6] = {strlen(prefix), strlen(e->hash)};
-    for (int i = 0; i < nextra; i++) {
-        args[2 + i] = extra[i];
-        arglens[2 + i] = extralens[i];
-    }
-    redis_client_script(e->worker->redis, script, 1, keys, keylens, 2 + nextra, args, arglens,
-                        cb, arg);
-    return true;
-}
-
-static bool
-route_script(struct cache_req *c, const struct redis_script *script, int nextra,
-             const char *const *extra, const size_t *extralens, redis_reply_cb cb, void *arg)
-{
-    struct entry_ref e = entry_of(c);
-    return entry_script(&e, script, nextra, extra, extralens, cb, arg);
-}
-
-/* v in decimal into out (at least 21 bytes, not NUL-terminated); returns
- * its length. By hand: snprintf's format parsing was a large share of a
- * miss's work. */
-static size_t
-decimal(char *out, int64_t v)
-{
-    char tmp[20];
-    size_t n = 0, i = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        out[i++] = '-';
-    while (n > 0)
-        out[i++] = tmp[--n];
-    return i;
-}
-
-/* Sends the put of rec, the response (head resp: its Age and Vary) to
- * reqh. Returns true when sent: the put's reply then ends the flight
- * leads. */
-static bool
-put_entry(const struct entry_ref *e, const struct response_record *rec,
-          const struct store_terms *t, const struct http_head *resp, const struct http_head *reqh,
-          struct flight *leads)
-{
-    /* meta: "<fresh_ms> <age_s> <stale_if_error_ms> <stale_while_revalidate_ms>\n"
-     * then the Vary'd request fields. */
-    struct strbuf meta = {0}, value = {0};
-    strbuf_append_i64(&meta, t->fresh_ms);
-    strbuf_append(&meta, " ", 1);
-    strbuf_append_i64(&meta, cache_freshness_age_s(resp));
-    strbuf_append(&meta, " ", 1);
-    strbuf_append_i64(&meta, t->stale_if_error_ms);
-    strbuf_append(&meta, " ", 1);
-    strbuf_append_i64(&meta, t->stale_while_revalidate_ms);
-    strbuf_append(&meta, "\n", 1);
-    bool sent = false;
-    if (vary_meta(resp, reqh, &meta)) {
-        response_record_encode(rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len}, &value);
-        int64_t keep = t->fresh_ms < CACHE_STALE_KEEP_MIN_MS   ? CACHE_STALE_KEEP_MIN_MS
-                       : t->fresh_ms > CACHE_STALE_KEEP_MAX_MS ? CACHE_STALE_KEEP_MAX_MS
-                                                               : t->fresh_ms;
-        if (keep < t->stale_if_error_ms)
-            keep = t->stale_if_error_ms;
-        if (keep < t->stale_while_revalidate_ms)
-            keep = t->stale_while_revalidate_ms;
-        char ttl[24];
-        size_t ttl_len = decimal(ttl, t->fresh_ms + keep);
-        const char *extra[] = {e->gen, value.p, ttl};
-        const size_t extralens[] = {strlen(e->gen), value.len, ttl_len};
-        sent = entry_script(e, scripts.put, 3, extra, extralens, on_stored, leads);
-    }
-    strbuf_deinit(&meta);
-    strbuf_deinit(&value);
-    return sent;
-}
-
 /* Sends the put of c's response; its reply then ends the flight c leads
  * (c->leads is cleared: the flight is the reply's). */
 static bool
 store_entry(struct cache_req *c, const struct http_head *resp)
 {
-    struct entry_ref e = entry_of(c);
+    struct entry_ref e = cache_redis_ref(c);
     struct store_terms t = {true, c->fresh_ms, c->stale_if_error_ms, c->stale_while_revalidate_ms};
-    if (!put_entry(&e, &c->rec, &t, resp, &c->req->head, c->leads))
+    if (!cache_redis_put(&e, &c->rec, &t, resp, &c->req->head, c->leads))
         return false;
     c->leads = NULL;
     return true;
-}
-
-/* The lock holder ended without storing: pass (its response may not be
- * stored) or free the lock (its exchange failed). */
-static void
-unlock(struct cache_req *c, bool pass)
-{
-    const char *extra[] = {pass ? "pass" : "", CACHE_PASS_MS};
-    const size_t extralens[] = {strlen(extra[0]), strlen(extra[1])};
-    route_script(c, scripts.unlock, 2, extra, extralens, on_invalidated, NULL);
-}
-
-static void
-invalidate(struct cache_req *c)
-{
-    cache_hot_forget_all();
-    route_script(c, scripts.del, 0, NULL, NULL, on_invalidated, NULL);
 }
 
 static void
@@ -600,12 +107,12 @@ cache_done(struct req *req)
         return;
     bool whole = req->outcome == REQ_OUTCOME_COMPLETE && req->reached_upstream;
     if (c->mode == CACHE_INVALIDATE && whole && req->status < 400)
-        invalidate(c);
+        cache_redis_invalidate(c);
     bool stored = c->mode != CACHE_INVALIDATE && c->store && whole && c->rec.status != 0 &&
                   !c->rec.too_big && store_entry(c, &req->resp_head);
     if (c->locked && !stored)
-        unlock(c, whole);
-    end_flight(c->leads); /* unless store_entry passed it on */
+        cache_redis_unlock(c, whole);
+    cache_flight_end(c->leads); /* unless store_entry passed it on */
     if (c->poll_timer != NULL)
         event_free(c->poll_timer);
     response_record_deinit(&c->rec);
@@ -613,10 +120,8 @@ cache_done(struct req *req)
     free(c);
 }
 
-/* ---- looking up -------------------------------------------------------- */
-
-static void
-mark(struct cache_req *c, const char *result, const char *status_field)
+void
+cache_mark(struct cache_req *c, const char *result, const char *status_field)
 {
     struct req *req = c->req;
     c->mark_at = req->response_extra.len;
@@ -629,10 +134,10 @@ mark(struct cache_req *c, const char *result, const char *status_field)
     metrics_record_cache(req->worker->metrics, req->route->name, result);
 }
 
-static void
-forward(struct cache_req *c, const char *result, const char *status_field)
+void
+cache_forward(struct cache_req *c, const char *result, const char *status_field)
 {
-    mark(c, result, status_field);
+    cache_mark(c, result, status_field);
     req_next(c->req);
 }
 
@@ -648,7 +153,7 @@ static bool
 etag_matches(const struct http_head *reqh, struct sl_slice stored_headers)
 {
     const struct http_header *inm = http_head_find(reqh, "if-none-match");
-    struct sl_slice etag = stored_field(stored_headers, "etag");
+    struct sl_slice etag = cache_entry_field(stored_headers, "etag");
     if (inm == NULL || etag.len == 0)
         return false;
     if (inm->value.len == 1 && inm->value.p[0] == '*')
@@ -667,7 +172,7 @@ not_modified(const struct http_head *reqh, struct sl_slice stored_headers)
     if (http_head_find(reqh, "if-none-match") != NULL)
         return etag_matches(reqh, stored_headers);
     const struct http_header *ims = http_head_find(reqh, "if-modified-since");
-    struct sl_slice lm = stored_field(stored_headers, "last-modified");
+    struct sl_slice lm = cache_entry_field(stored_headers, "last-modified");
     int64_t since, modified, now_s = clock_wall_ms() / 1000;
     return ims != NULL && lm.len > 0 && cache_freshness_http_date(ims->value, now_s, &since) &&
            cache_freshness_http_date(lm, now_s, &modified) && modified <= since;
@@ -698,7 +203,7 @@ serve_stored(struct cache_req *c, const struct response_record_view *v, int64_t 
              const char *result, const char *status_field)
 {
     struct req *req = c->req;
-    mark(c, result, status_field);
+    cache_mark(c, result, status_field);
     char age[40];
     snprintf(age, sizeof(age), "Age: %lld\r\n", (long long)age_s);
     strbuf_append_str(&req->response_extra, age);
@@ -716,25 +221,6 @@ serve_stored(struct cache_req *c, const struct response_record_view *v, int64_t 
     req_reply(req, &r);
 }
 
-/* Appends a stored entry's ETag and Last-Modified as If-None-Match and
- * If-Modified-Since lines; false when it has neither. */
-static bool
-append_validators(struct strbuf *out, struct sl_slice stored)
-{
-    struct sl_slice etag = stored_field(stored, "etag"), lm = stored_field(stored, "last-modified");
-    if (etag.len > 0) {
-        strbuf_append_str(out, "If-None-Match: ");
-        strbuf_append_slice(out, etag);
-        strbuf_append(out, "\r\n", 2);
-    }
-    if (lm.len > 0) {
-        strbuf_append_str(out, "If-Modified-Since: ");
-        strbuf_append_slice(out, lm);
-        strbuf_append(out, "\r\n", 2);
-    }
-    return etag.len > 0 || lm.len > 0;
-}
-
 /* A stale entry with validators is revalidated (RFC 9111 §4.3.1): its
  * ETag and Last-Modified go upstream as If-None-Match and
  * If-Modified-Since, unless the client made its own request conditional
@@ -746,7 +232,8 @@ revalidate(struct cache_req *c)
     if (c->revalidating || http_head_find(&req->head, "if-none-match") != NULL ||
         http_head_find(&req->head, "if-modified-since") != NULL)
         return;
-    c->revalidating = append_validators(&req->upstream_extra, c->stale.response.headers);
+    c->revalidating =
+        cache_entry_append_validators(&req->upstream_extra, c->stale.response.headers);
 }
 
 /* The reply dies with its callback: the stale entry is copied. */
@@ -766,7 +253,7 @@ answer_stale(struct cache_req *c)
     struct req *req = c->req;
     c->store = false;
     req->response_extra.len = c->mark_at; /* it is no longer a plain MISS */
-    mark(c, "STALE", "fwd=miss; detail=stale-if-error");
+    cache_mark(c, "STALE", "fwd=miss; detail=stale-if-error");
     char age[40];
     long long initial_age = 0, fresh = 0;
     sscanf(c->stale.meta.p, "%lld %lld", &fresh, &initial_age);
@@ -796,15 +283,15 @@ cache_response_replace(struct req *req)
     if (!c->revalidating || req->resp_head.status != 304)
         return NULL;
     req->response_extra.len = c->mark_at;
-    mark(c, "REVALIDATED", "fwd=stale; fwd-status=304");
+    cache_mark(c, "REVALIDATED", "fwd=stale; fwd-status=304");
     strbuf_append_str(&req->response_extra, "Age: 0\r\n");
     response_record_freshen(&c->rec, &c->stale.response, &req->resp_head);
     struct strbuf buf = {0};
     struct http_head *merged = xmalloc(sizeof(*merged));
     if (response_record_parse_head(&c->rec, &buf, merged)) {
-        struct store_terms t = get_terms(merged, &req->head, req->route);
-        struct entry_ref e = entry_of(c);
-        if (t.store && put_entry(&e, &c->rec, &t, merged, &req->head, c->leads))
+        struct store_terms t = cache_entry_terms(merged, &req->head, req->route);
+        struct entry_ref e = cache_redis_ref(c);
+        if (t.store && cache_redis_put(&e, &c->rec, &t, merged, &req->head, c->leads))
             c->leads = NULL;
     }
     free(merged);
@@ -816,156 +303,6 @@ cache_response_replace(struct req *req)
     return &c->stale.response;
 }
 
-/* ---- stale-while-revalidate ------------------------------------------ */
-
-/*
- * A stale entry within its stale-while-revalidate time is served at once
- * (X-Cache: STALE) while the gateway asks the upstream again in the
- * background (RFC 5861 §3): once per key and worker (the refresh leads the
- * key's flight, so later requests neither start another nor, if they
- * miss, go upstream), with the stale entry's validators, and its answer
- * (a 304 updating the entry, or a new response) stored as a miss would be.
- */
-struct refresh {
-    struct worker *worker;
-    struct config *cfg;               /* owns a reference: route borrows it */
-    const struct config_route *route; /* borrowed from cfg */
-    char hash[CACHE_HASH_HEX];
-    char gen[24];
-    struct strbuf request;        /* owns: the head sent upstream */
-    struct http_head reqh;        /* slices borrow request: the Vary'd fields */
-    struct strbuf stale_value;    /* owns: the stale entry, for a 304 */
-    struct response_record_view stale;
-    struct flight *leads; /* the key's flight, ended with the refresh */
-};
-
-static bool
-conditional_field(struct sl_slice name)
-{
-    static const char *const dropped[] = {"if-none-match", "if-modified-since", "if-match",
-                                          "if-unmodified-since", "if-range", "range",
-                                          "cache-control", "pragma", "expect"};
-    for (size_t i = 0; i < SL_ARRAY_LEN(dropped); i++) {
-        if (name.len == strlen(dropped[i]) && sl_slice_eq_lower(name, dropped[i]))
-            return true;
-    }
-    return false;
-}
-
-/* The refresh's request: the client's head as it would go upstream, as a
- * GET, without the client's own conditions and cache directives, with the
- * stale entry's validators. */
-static void
-refresh_request(struct sl_slice built, struct sl_slice stored, struct strbuf *out)
-{
-    const char *p = built.p, *end = p + built.len;
-    const char *sp = memchr(p, ' ', built.len), *eol = memchr(p, '\n', built.len);
-    if (sp == NULL || eol == NULL || sp > eol)
-        return;
-    strbuf_append_str(out, "GET");
-    strbuf_append(out, sp, (size_t)(eol + 1 - sp));
-    for (p = eol + 1; p < end && *p != '\r';) {
-        eol = memchr(p, '\n', (size_t)(end - p));
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        if (eol == NULL || colon == NULL || colon > eol)
-            break;
-        if (!conditional_field((struct sl_slice){p, (size_t)(colon - p)}))
-            strbuf_append(out, p, (size_t)(eol + 1 - p));
-        p = eol + 1;
-    }
-    append_validators(out, stored);
-    strbuf_append(out, "\r\n", 2);
-}
-
-static void
-refresh_free(struct refresh *r)
-{
-    worker_background_end(r->worker);
-    strbuf_deinit(&r->request);
-    strbuf_deinit(&r->stale_value);
-    config_unref(r->cfg);
-    free(r);
-}
-
-/* Stores what the refresh brought back; true when a put was sent (its
- * reply ends the flight). */
-static bool
-refresh_store(struct refresh *r, const struct upstream_fetch_result *res)
-{
-    struct entry_ref e = {r->worker, r->cfg, r->route, r->hash, r->gen};
-    struct response_record rec;
-    response_record_init(&rec, CACHE_MAX_ENTRY);
-    struct strbuf bytes = {0};
-    struct http_head *merged = xcalloc(1, sizeof(*merged));
-    const struct http_head *h = res->head;
-    struct store_terms t = {0};
-    if (h->status == 304) {
-        response_record_freshen(&rec, &r->stale.response, h);
-        if (response_record_parse_head(&rec, &bytes, merged)) {
-            h = merged;
-            t = get_terms(h, &r->reqh, r->route);
-        }
-    } else {
-        t = get_terms(h, &r->reqh, r->route);
-        response_record_head(&rec, h);
-        response_record_body(&rec, res->body.p, res->body.len);
-    }
-    bool sent = t.store && !rec.too_big && put_entry(&e, &rec, &t, h, &r->reqh, r->leads);
-    free(merged);
-    strbuf_deinit(&bytes);
-    response_record_deinit(&rec);
-    return sent;
-}
-
-static void
-on_refreshed(void *arg, const struct upstream_fetch_result *res)
-{
-    struct refresh *r = arg;
-    if (res->error != NULL)
-        log_info("cache: background revalidation on route %s failed: %s", r->route->name,
-                 res->error);
-    if (res->error != NULL || !refresh_store(r, res))
-        end_flight(r->leads);
-    refresh_free(r);
-}
-
-/* Starts the background refresh of c's stale entry, unless a request for
- * the key is upstream already. */
-static void
-start_refresh(struct cache_req *c)
-{
-    struct req *req = c->req;
-    struct flight **slot = flight_slot(req->route, c->hash);
-    if (*slot != NULL || req->conn == NULL || req->cfg != req->worker->cfg ||
-        req->head.body != HTTP_BODY_NONE)
-        return;
-    struct refresh *r = xcalloc(1, sizeof(*r));
-    struct strbuf built = {0};
-    proxy_build_request_head(req, &built);
-    refresh_request((struct sl_slice){built.p, built.len}, c->stale.response.headers, &r->request);
-    strbuf_deinit(&built);
-    struct http_msg_parser mp;
-    http_msg_parser_init(&mp, HTTP_MSG_REQUEST, false);
-    if (http_parse_head(&mp, &r->reqh, r->request.p, r->request.len, r->request.len) !=
-        HTTP_PARSE_OK) {
-        strbuf_deinit(&r->request);
-        free(r);
-        return;
-    }
-    r->worker = req->worker;
-    worker_background_begin(r->worker);
-    r->cfg = config_ref(req->cfg);
-    r->route = req->route;
-    memcpy(r->hash, c->hash, sizeof(r->hash));
-    memcpy(r->gen, c->gen, sizeof(r->gen));
-    strbuf_append(&r->stale_value, c->stale_value.p, c->stale_value.len);
-    response_record_decode(r->stale_value.p, r->stale_value.len, &r->stale);
-    r->leads = flight_new(slot, req->route, c->hash);
-    upstream_fetch_start(req->worker->pools[req->route->upstream->index],
-                         (struct sl_slice){r->request.p, r->request.len}, CACHE_MAX_ENTRY,
-                         on_refreshed, r);
-}
-
 /* Judges a stored value (from Redis, or the worker's hot copy): a fresh
  * one whose Vary'd fields match answers (true); a stale one is kept for
  * revalidation and stale-if-error. from_redis: a hit is copied into the
@@ -975,7 +312,7 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
 {
     struct req *req = c->req;
     struct response_record_view v;
-    if (!response_record_decode(p, len, &v) || !vary_matches(v.meta, &req->head))
+    if (!response_record_decode(p, len, &v) || !cache_entry_vary_matches(v.meta, &req->head))
         return false;
     const struct http_cache_control *rcc = &c->rcc;
     long long fresh_ms = 0, initial_age = 0, sie_ms = 0, swr_ms = 0;
@@ -995,7 +332,7 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
     keep_stale(c, p, len);
     if (c->has_stale && !req->cache_post_ && age_ms < fresh_ms + swr_ms &&
         rcc->max_age_s == HTTP_CC_UNSET) {
-        start_refresh(c); /* before the answer: c may be gone after it */
+        cache_refresh_start(c); /* before the answer: c may be gone after it */
         serve_stored(c, &c->stale, age_s, "STALE", "hit; detail=stale-while-revalidate");
         return true;
     }
@@ -1011,24 +348,6 @@ try_entry(struct cache_req *c, const char *p, size_t len, bool from_redis)
     c->stale_if_5xx = age_ms < fresh_ms + sie_ms;
     c->stale_if_error = req->cache_post_ ? c->stale_if_5xx : cache_freshness_stale_allowed(&scc);
     return false;
-}
-
-static void
-on_poll(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    lookup(arg);
-}
-
-/* Another gateway holds the key's lock: look again shortly. */
-static void
-poll_later(struct cache_req *c)
-{
-    if (c->poll_timer == NULL)
-        c->poll_timer = evtimer_new(c->req->worker->base, on_poll, c);
-    c->polls++;
-    struct timeval wait = {0, CACHE_LOCK_POLL_MS * 1000};
-    evtimer_add(c->poll_timer, &wait);
 }
 
 static void
@@ -1052,18 +371,18 @@ on_lookup(void *arg, const struct redisReply *reply, const char *err)
     }
     c->locked = c->locked || lock == 1; /* released on done, however it ends */
     if (c->rcc.only_if_cached) {
-        mark(c, "MISS", "fwd=miss");
+        cache_mark(c, "MISS", "fwd=miss");
         req_fail(req, 504, "not_cached", "only-if-cached and no fresh entry is stored");
         return;
     }
     bool may_wait = err == NULL && req->conn != NULL;
-    if (may_wait && join_flight(c))
+    if (may_wait && cache_flight_join(c))
         return; /* another request of this key in this worker is upstream: wait for its answer */
     if (may_wait && lock == 0 && c->polls < CACHE_LOCK_POLLS) {
-        poll_later(c); /* another gateway's request is upstream */
+        cache_flight_poll_later(c); /* another gateway's request is upstream */
         return;
     }
-    forward(c, "MISS", "fwd=miss");
+    cache_forward(c, "MISS", "fwd=miss");
 }
 
 /* A POST on a route that caches POST: its body is part of the key, so the
@@ -1098,7 +417,7 @@ mode_for(struct cache_req *c)
     if (!req->cache_post_ && (!get || !(cc->methods & bit)))
         /* RFC 9111 §4.4: unsafe, not merely non-idempotent (PUT, DELETE too). */
         return http_method_safe(req->head.method) || (cc->methods & bit) ? CACHE_NONE
-                                                                        : CACHE_INVALIDATE;
+                                                                         : CACHE_INVALIDATE;
     if (per_user(req) && req->id.user[0] == '\0')
         return CACHE_NONE;
     http_cache_control_parse(&req->head, &c->rcc);
@@ -1125,39 +444,36 @@ cache_run(struct req *req)
     response_record_init(&c->rec, CACHE_MAX_ENTRY);
     req->stage_data[req->stage] = c;
     c->mode = mode_for(c);
-    /* Every mode may call a script (an invalidation too), not only a lookup. */
-    pthread_once(&scripts_once, find_scripts);
     struct sl_slice body = req_body_at_hand(req);
     cache_key_hash(req->target.p, req->target.len, per_user(req) ? req->id.user : "",
                    req->cache_post_ ? &body : NULL, c->hash);
     switch (c->mode) {
     case CACHE_NONE:
     case CACHE_INVALIDATE:
-        forward(c, "BYPASS", "fwd=bypass");
+        cache_forward(c, "BYPASS", "fwd=bypass");
         return;
     case CACHE_STORE_ONLY:
         c->store = true;
-        forward(c, "MISS", "fwd=request");
+        cache_forward(c, "MISS", "fwd=request");
         return;
     case CACHE_LOOKUP:
         break;
     }
     c->store = true;
-    lookup(c);
+    cache_lookup(c);
 }
 
-static void
-lookup(struct cache_req *c)
+void
+cache_lookup(struct cache_req *c)
 {
     struct req *req = c->req;
-    struct sl_slice hot = cache_hot_get(req->worker->hot, req->route->name, c->hash, clock_wall_ms());
+    struct sl_slice hot =
+        cache_hot_get(req->worker->hot, req->route->name, c->hash, clock_wall_ms());
     if (hot.len > 0 && try_entry(c, hot.p, hot.len, false))
         return; /* a hot key: answered from the worker's copy, no Redis */
     /* A HEAD's answer is not stored: it would only leave "pass" behind. */
-    const char *extra[] = {CACHE_LOCK_MS};
-    const size_t extralens[] = {strlen(CACHE_LOCK_MS)};
-    if (!route_script(c, scripts.get, req->head_only ? 0 : 1, extra, extralens, on_lookup, c))
-        forward(c, "BYPASS", "fwd=bypass");
+    if (!cache_redis_lookup(c, !req->head_only, on_lookup))
+        cache_forward(c, "BYPASS", "fwd=bypass");
 }
 
 const struct stage cache_stage = {

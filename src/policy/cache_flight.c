@@ -1,0 +1,158 @@
+/*
+ * cache_flight.c - coalescing misses (SPEC section 7), in the cache stage.
+ *
+ * In one worker, concurrent misses for one key make one upstream request.
+ * The first miss leads a flight; the next ones wait on it (suspended in
+ * the stage) until the leader's exchange ended (its entry is then stored,
+ * and they look again: a hit) or CACHE_COALESCE_WAIT_MS passed (they go
+ * upstream themselves), whichever is first: the wait stays inside the
+ * connection's stage deadline. The timer is made when the first waiter
+ * comes: most flights have none, and making and freeing one per miss was
+ * a share of every miss's work.
+ *
+ *   miss --no flight--> lead (c->leads) ----exchange ends----> end: waiters look again
+ *        --flight-----> wait ----timer--> waiters go upstream (later misses too)
+ *
+ * Across gateways, the key's lock in Redis (cache_internal.h): a miss that
+ * finds it held looks again CACHE_LOCK_POLLS times (cache_flight_poll_later).
+ */
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/req.h"
+#include "core/worker.h"
+#include "policy/cache_internal.h"
+#include "util/clock.h"
+
+#define CACHE_COALESCE_WAIT_MS 500
+#define CACHE_FLIGHT_SLOTS 256
+
+struct cache_flight {
+    const struct config_route *route; /* borrowed; the leader's config holds it */
+    char hash[CACHE_HASH_HEX];
+    struct cache_req *waiters; /* borrowed: suspended requests */
+    int64_t wait_until_ms;     /* clock_now_ms() when the wait is over */
+    struct event *timer;       /* owns; NULL until the first waiter */
+    bool expired;              /* the wait is over: later misses do not wait */
+    struct cache_flight *next; /* owned by the worker's table */
+};
+
+static _Thread_local struct cache_flight *flights[CACHE_FLIGHT_SLOTS];
+
+struct cache_flight **
+cache_flight_slot(const struct config_route *route, const char *hash)
+{
+    unsigned h = (unsigned)((uintptr_t)route >> 4);
+    for (const char *p = hash; *p; p++)
+        h = h * 31 + (unsigned char)*p;
+    struct cache_flight **f = &flights[h % CACHE_FLIGHT_SLOTS];
+    while (*f != NULL && ((*f)->route != route || strcmp((*f)->hash, hash) != 0))
+        f = &(*f)->next;
+    return f;
+}
+
+/* The waiters go on: those of a finished leader look again (a hit, most
+ * likely); those whose wait ran out go upstream. */
+static void
+release_waiters(struct cache_flight *f, bool look_again)
+{
+    struct cache_req *w = f->waiters;
+    f->waiters = NULL;
+    while (w != NULL) {
+        struct cache_req *next = w->next_waiter;
+        w->next_waiter = NULL;
+        if (look_again)
+            cache_lookup(w);
+        else
+            cache_forward(w, "MISS", "fwd=miss");
+        w = next;
+    }
+}
+
+static void
+on_flight_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct cache_flight *f = arg;
+    f->expired = true;
+    release_waiters(f, false);
+}
+
+void
+cache_flight_end(struct cache_flight *f)
+{
+    if (f == NULL)
+        return;
+    struct cache_flight **slot = cache_flight_slot(f->route, f->hash);
+    *slot = f->next;
+    if (f->timer != NULL)
+        event_free(f->timer);
+    release_waiters(f, true);
+    free(f);
+}
+
+struct cache_flight *
+cache_flight_new(struct cache_flight **slot, const struct config_route *route, const char *hash)
+{
+    struct cache_flight *f = xcalloc(1, sizeof(*f));
+    f->route = route;
+    memcpy(f->hash, hash, sizeof(f->hash));
+    f->wait_until_ms = clock_now_ms() + CACHE_COALESCE_WAIT_MS;
+    *slot = f;
+    return f;
+}
+
+/* The first waiter came: the timer ends the wait when it is over. False
+ * when it is over already (later misses do not wait). */
+static bool
+flight_arm(struct cache_flight *f, struct worker *w)
+{
+    int64_t left_ms = f->wait_until_ms - clock_now_ms();
+    if (left_ms <= 0) {
+        f->expired = true;
+        return false;
+    }
+    f->timer = evtimer_new(w->base, on_flight_timer, f);
+    struct timeval wait = {(time_t)(left_ms / 1000), (suseconds_t)(left_ms % 1000 * 1000)};
+    evtimer_add(f->timer, &wait);
+    return true;
+}
+
+bool
+cache_flight_join(struct cache_req *c)
+{
+    struct req *req = c->req;
+    if (c->leads != NULL)
+        return false; /* it leads already (and looks again for the fleet) */
+    struct cache_flight **slot = cache_flight_slot(req->route, c->hash);
+    if (*slot != NULL) {
+        if ((*slot)->expired || c->waited ||
+            ((*slot)->timer == NULL && !flight_arm(*slot, req->worker)))
+            return false;
+        c->waited = true;
+        c->next_waiter = (*slot)->waiters;
+        (*slot)->waiters = c;
+        return true;
+    }
+    c->leads = cache_flight_new(slot, req->route, c->hash);
+    return false;
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    cache_lookup(arg);
+}
+
+void
+cache_flight_poll_later(struct cache_req *c)
+{
+    if (c->poll_timer == NULL)
+        c->poll_timer = evtimer_new(c->req->worker->base, on_poll, c);
+    c->polls++;
+    struct timeval wait = {0, CACHE_LOCK_POLL_MS * 1000};
+    evtimer_add(c->poll_timer, &wait);
+}

@@ -1,0 +1,173 @@
+/*
+ * cache_redis.c - every Redis call of the cache stage (SPEC sections 7,
+ * 9): the lookup (cache_get.lua, which takes the fleet's lock on a missing
+ * entry), the put (cache_put.lua, which releases it), the unlock and the
+ * invalidation. Keys and arguments are built here (policy/cache_keys.h);
+ * what the replies mean is the stage's (cache.c). A call that cannot be
+ * sent (the keys do not fit, the worker's Redis is gone) is a miss.
+ */
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "core/req.h"
+#include "core/worker.h"
+#include "policy/cache_freshness.h"
+#include "policy/cache_hot.h"
+#include "policy/cache_internal.h"
+#include "redis/redis_script.h"
+#include "util/clock.h"
+
+static struct {
+    const struct redis_script *get, *put, *del, *unlock;
+} scripts;
+static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
+
+static void
+find_scripts(void)
+{
+    scripts.get = redis_script_find("cache_get");
+    scripts.put = redis_script_find("cache_put");
+    scripts.del = redis_script_find("cache_del");
+    scripts.unlock = redis_script_find("cache_unlock");
+}
+
+static void
+on_invalidated(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)arg, (void)reply, (void)err; /* a lost invalidation: the entry lives its TTL */
+}
+
+/* arg: the flight the stored response led, or NULL. */
+static void
+on_stored(void *arg, const struct redisReply *reply, const char *err)
+{
+    (void)reply, (void)err; /* a lost store is a later miss */
+    cache_flight_end(arg);
+}
+
+struct entry_ref
+cache_redis_ref(const struct cache_req *c)
+{
+    const struct req *req = c->req;
+    return (struct entry_ref){req->worker, req->cfg, req->route, c->hash, c->gen};
+}
+
+/* Calls script with KEYS {the route's generation} and ARGV {the entry
+ * prefix, the key hash, extra...}; false (nothing sent) when the keys do
+ * not fit or the worker's Redis is gone (it is exiting). */
+static bool
+entry_script(const struct entry_ref *e, const struct redis_script *script, int nextra,
+             const char *const *extra, const size_t *extralens, redis_reply_cb cb, void *arg)
+{
+    const char *name = e->route->name;
+    char gen[CACHE_KEY_MAX], prefix[CACHE_KEY_MAX];
+    int glen = cache_gen_key(gen, e->cfg->redis.prefix, name);
+    if (glen < 0 || cache_entry_prefix(prefix, e->cfg->redis.prefix, name) < 0 ||
+        e->worker->redis == NULL || nextra > 4)
+        return false;
+    const char *keys[] = {gen};
+    const size_t keylens[] = {(size_t)glen};
+    const char *args[6] = {prefix, e->hash};
+    size_t arglens[6] = {strlen(prefix), strlen(e->hash)};
+    for (int i = 0; i < nextra; i++) {
+        args[2 + i] = extra[i];
+        arglens[2 + i] = extralens[i];
+    }
+    redis_client_script(e->worker->redis, script, 1, keys, keylens, 2 + nextra, args, arglens, cb,
+                        arg);
+    return true;
+}
+
+static bool
+route_script(struct cache_req *c, const struct redis_script *script, int nextra,
+             const char *const *extra, const size_t *extralens, redis_reply_cb cb, void *arg)
+{
+    struct entry_ref e = cache_redis_ref(c);
+    return entry_script(&e, script, nextra, extra, extralens, cb, arg);
+}
+
+/* v in decimal into out (at least 21 bytes, not NUL-terminated); returns
+ * its length. By hand: snprintf's format parsing was a large share of a
+ * miss's work. */
+static size_t
+decimal(char *out, int64_t v)
+{
+    char tmp[20];
+    size_t n = 0, i = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        out[i++] = '-';
+    while (n > 0)
+        out[i++] = tmp[--n];
+    return i;
+}
+
+bool
+cache_redis_put(const struct entry_ref *e, const struct response_record *rec,
+                const struct store_terms *t, const struct http_head *resp,
+                const struct http_head *reqh, struct cache_flight *leads)
+{
+    /* meta: "<fresh_ms> <age_s> <stale_if_error_ms> <stale_while_revalidate_ms>\n"
+     * then the Vary'd request fields. */
+    struct strbuf meta = {0}, value = {0};
+    strbuf_append_i64(&meta, t->fresh_ms);
+    strbuf_append(&meta, " ", 1);
+    strbuf_append_i64(&meta, cache_freshness_age_s(resp));
+    strbuf_append(&meta, " ", 1);
+    strbuf_append_i64(&meta, t->stale_if_error_ms);
+    strbuf_append(&meta, " ", 1);
+    strbuf_append_i64(&meta, t->stale_while_revalidate_ms);
+    strbuf_append(&meta, "\n", 1);
+    bool sent = false;
+    if (cache_entry_vary_meta(resp, reqh, &meta)) {
+        response_record_encode(rec, clock_wall_ms(), (struct sl_slice){meta.p, meta.len}, &value);
+        int64_t keep = t->fresh_ms < CACHE_STALE_KEEP_MIN_MS   ? CACHE_STALE_KEEP_MIN_MS
+                       : t->fresh_ms > CACHE_STALE_KEEP_MAX_MS ? CACHE_STALE_KEEP_MAX_MS
+                                                               : t->fresh_ms;
+        if (keep < t->stale_if_error_ms)
+            keep = t->stale_if_error_ms;
+        if (keep < t->stale_while_revalidate_ms)
+            keep = t->stale_while_revalidate_ms;
+        char ttl[24];
+        size_t ttl_len = decimal(ttl, t->fresh_ms + keep);
+        const char *extra[] = {e->gen, value.p, ttl};
+        const size_t extralens[] = {strlen(e->gen), value.len, ttl_len};
+        pthread_once(&scripts_once, find_scripts);
+        sent = entry_script(e, scripts.put, 3, extra, extralens, on_stored, leads);
+    }
+    strbuf_deinit(&meta);
+    strbuf_deinit(&value);
+    return sent;
+}
+
+void
+cache_redis_unlock(struct cache_req *c, bool pass)
+{
+    const char *extra[] = {pass ? "pass" : "", CACHE_PASS_MS};
+    const size_t extralens[] = {strlen(extra[0]), strlen(extra[1])};
+    pthread_once(&scripts_once, find_scripts);
+    route_script(c, scripts.unlock, 2, extra, extralens, on_invalidated, NULL);
+}
+
+void
+cache_redis_invalidate(struct cache_req *c)
+{
+    cache_hot_forget_all();
+    pthread_once(&scripts_once, find_scripts);
+    route_script(c, scripts.del, 0, NULL, NULL, on_invalidated, NULL);
+}
+
+bool
+cache_redis_lookup(struct cache_req *c, bool take_lock, redis_reply_cb cb)
+{
+    const char *extra[] = {CACHE_LOCK_MS};
+    const size_t extralens[] = {strlen(CACHE_LOCK_MS)};
+    pthread_once(&scripts_once, find_scripts);
+    return route_script(c, scripts.get, take_lock ? 1 : 0, extra, extralens, cb, c);
+}
