@@ -2,6 +2,7 @@
  * test_cache_keys.c - the cache's Redis key names (SPEC section 9): the
  * exact bytes, their lengths, and -1 for a key that would not fit.
  */
+#include <sodium.h>
 #include <string.h>
 
 #include "policy/cache_keys.h"
@@ -37,9 +38,31 @@ test_too_long(void)
     is_int(cache_entry_prefix(out, route, route), -1, "a long prefix and route: -1");
 }
 
+/* The key's hex is sodium_bin2hex's of the same BLAKE2b-128 (so entries
+ * stored before the hex was written by hand are still found). */
+static void
+test_hash_hex(void)
+{
+    const char target[] = "/v1/models?x=1", user[] = "alice";
+    unsigned char len_be[8] = {0, 0, 0, 0, 0, 0, 0, 5}, h[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, len_be, sizeof(len_be));
+    crypto_generichash_update(&st, (const unsigned char *)user, 5);
+    crypto_generichash_update(&st, (const unsigned char *)target, sizeof(target) - 1);
+    crypto_generichash_final(&st, h, sizeof(h));
+    char want[CACHE_HASH_HEX], got[CACHE_HASH_HEX];
+    sodium_bin2hex(want, sizeof(want), h, sizeof(h));
+    cache_key_hash(target, sizeof(target) - 1, user, NULL, got);
+    is_str(got, want, "the key: BLAKE2b-128 of user length, user, target, in lower-case hex");
+    cache_key_hash(target, sizeof(target) - 1, "", NULL, got);
+    ok(strlen(got) == 32 && strcmp(got, want) != 0, "another user: another key, 32 digits");
+}
+
 int
 main(void)
 {
+    test_hash_hex();
     test_names();
     test_too_long();
     return tap_done();
