@@ -59,6 +59,7 @@
 #include "redis/redis_script.h"
 #include "redis/resp.h"
 #include "redis/redis_tls.h"
+#include "redis/reply_arena.h"
 #include "sluice.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -131,6 +132,7 @@ struct redis_node {
     struct event *retry;        /* owns; reconnect after backoff */
     struct event *defer;        /* owns; delivers `failed`, reports a retired node idle */
     struct redisReader *reader; /* owns; one per connection */
+    struct reply_arena *arena;  /* owns; the reader's replies, reset after each */
     struct redis_tls_ctx *tls_ctx; /* owns; rediss:// only, made at the first connect */
     struct redis_tls *tls;         /* owns; the connection's TLS session */
     enum redis_io_want tls_want;   /* what the handshake waits for */
@@ -464,7 +466,7 @@ setup_start(struct redis_node *rc)
 {
     const struct redis_target *t = &rc->target;
     rc->state = RS_SETUP;
-    rc->reader = redisReaderCreate();
+    rc->reader = reply_arena_reader(rc->arena);
     rc->read_want = REDIS_IO_WANT_READ;
     io_update(rc);
     rc->setup_left = 0;
@@ -800,12 +802,12 @@ dispatch_replies(struct redis_node *rc)
             return 0;
         struct pending *p = list_pop(&rc->inflight);
         if (p == NULL) {
-            freeReplyObject(r);
+            reply_arena_reset(rc->arena);
             conn_break(rc, "protocol error: a reply to no command");
             return -1;
         }
         handle_reply(rc, p, r);
-        freeReplyObject(r);
+        reply_arena_reset(rc->arena); /* r is gone, as the callbacks were told */
         if (rc->state < RS_SETUP)
             return -1;
     }
@@ -971,6 +973,7 @@ struct redis_node *
 redis_node_new(struct event_base *base, const struct redis_node_options *opt)
 {
     struct redis_node *rc = xcalloc(1, sizeof(*rc));
+    rc->arena = reply_arena_new();
     rc->base = base;
     memcpy(&rc->target, opt->target, sizeof(rc->target));
     rc->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 100;
@@ -1025,6 +1028,7 @@ redis_node_free(struct redis_node *rc)
         close(rc->fd);
     if (rc->reader != NULL)
         redisReaderFree(rc->reader);
+    reply_arena_free(rc->arena);
     free(rc->out);
     free(rc);
 }
