@@ -8,6 +8,17 @@
 size_t
 resp_format_uint(char *out, size_t v)
 {
+    /* Most numbers of a command (its argument count, the lengths of a
+     * SHA1, a key, a small argument) have one or two digits. */
+    if (v < 10) {
+        out[0] = (char)('0' + v);
+        return 1;
+    }
+    if (v < 100) {
+        out[0] = (char)('0' + v / 10);
+        out[1] = (char)('0' + v % 10);
+        return 2;
+    }
     char tmp[20];
     size_t n = 0;
     do {
@@ -22,6 +33,8 @@ resp_format_uint(char *out, size_t v)
 static size_t
 digits(size_t v)
 {
+    if (v < 100)
+        return v < 10 ? 1 : 2;
     size_t n = 1;
     while (v >= 10) {
         v /= 10;

@@ -4,6 +4,8 @@
  * lengths across digit boundaries.
  */
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +48,13 @@ main(void)
     char d[20];
     size_t n = resp_format_uint(d, 0);
     ok(n == 1 && d[0] == '0', "0 formats as one digit");
+    bool all = true;
+    for (size_t v = 0; v <= 100000; v++) {
+        char want[24];
+        int w = snprintf(want, sizeof(want), "%zu", v);
+        all = all && resp_format_uint(d, v) == (size_t)w && memcmp(d, want, (size_t)w) == 0;
+    }
+    ok(all, "0 to 100000 format as printf's %%zu");
     n = resp_format_uint(d, 18446744073709551615ULL);
     ok(n == 20 && memcmp(d, "18446744073709551615", 20) == 0, "the largest size_t");
     return tap_done();
