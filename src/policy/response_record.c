@@ -32,6 +32,10 @@ response_record_head(struct response_record *rec, const struct http_head *head)
     rec->status = head->status;
     rec->headers.len = 0;
     http_headers_build_stored(&rec->headers, head);
+    /* A body of known length is kept in one allocation: doubling up to
+     * 16 KiB was seven reallocs and as many copies. */
+    if (head->body == HTTP_BODY_LENGTH && head->content_length <= rec->max_body)
+        strbuf_reserve(&rec->body, (size_t)head->content_length);
 }
 
 void
