@@ -5,7 +5,9 @@
  *
  *   PREFIX{c:ROUTE}:gen                 string: the generation (no TTL)
  *   PREFIX{c:ROUTE}:e:<gen>:<hex>       string: an entry (response_record),
- *                                       TTL = its freshness
+ *                                       TTL = its freshness and stale time
+ *   PREFIX{c:ROUTE}:l:<hex>             string: the key's herd lock ("1", PX
+ *                                       3 s) or "pass" (10 s); cache_get.lua
  *
  * <hex> is BLAKE2b-128 of the request's target (normalised path and
  * query), of the user on a scope: user route, and of a POST's body: GET
