@@ -64,7 +64,9 @@
 #define REDIS_MAX_NODES 128      /* masters of a cluster we keep connections to */
 #define REDIS_MAX_REDIRECTS 5    /* MOVED/ASK hops of one command before its reply is the error */
 #define REDIS_BUSY_DELAY_MS 25   /* before resending after -TRYAGAIN / -CLUSTERDOWN */
-#define REDIS_BUSY_RETRIES 8     /* resends after those, all within the command's timeout */
+#define REDIS_BUSY_RETRIES 40    /* resends after those, all within the command's timeout: a reshard
+                                  * moving a busy slot key batch by key batch can
+                                  * split a tag for a few hundred ms */
 #define REDIS_REFRESH_MIN_MS 100 /* between two reads of the slot map */
 #define REDIS_NO_NODE 0xffff
 #define REDIS_MAX_SENTINELS 16
