@@ -32,6 +32,7 @@
 #include "http/http_range.h"
 #include "http/http_reply.h"
 #include "policy/cache_freshness.h"
+#include "policy/cache_forget.h"
 #include "policy/cache_hot.h"
 #include "policy/cache_keys.h"
 #include "policy/response_record.h"
@@ -547,7 +548,12 @@ static void
 invalidate(struct cache_req *c)
 {
     cache_hot_forget_all();
-    route_script(c, scripts.del, 0, NULL, NULL, on_invalidated, NULL);
+    if (!route_script(c, scripts.del, 0, NULL, NULL, on_invalidated, NULL))
+        return;
+    const struct config *cfg = c->req->cfg;
+    char gen[CACHE_KEY_MAX];
+    int glen = cache_gen_key(gen, cfg->redis.prefix, c->req->route->name);
+    cache_forget_publish(c->req->worker->redis, cfg->redis.prefix, gen, (size_t)glen);
 }
 
 static void

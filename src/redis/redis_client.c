@@ -114,6 +114,9 @@ struct redis_client {
     uint16_t refresh_node;            /* where it was sent */
 
     struct redis_node *sentinels[REDIS_MAX_SENTINELS]; /* owns; bare nodes */
+    struct redis_node *sub;                            /* owns; the subscriber, or NULL */
+    redis_message_cb sub_cb;
+    void *sub_arg;
     size_t nsentinels;
     char master[256];     /* the name the Sentinels know the master by */
     size_t sentinel_at;   /* the one to ask next */
@@ -334,7 +337,10 @@ on_sentinel(void *arg, const redisReply *r, const char *err)
     if (rc->closing)
         return;
     if (err == NULL && sentinel_addr(r, host, sizeof(host), &port) == 0) {
+        /* nodes that are not locating ignore it */
         redis_node_located(rc->nodes[0], host, port, NULL);
+        if (rc->sub != NULL)
+            redis_node_located(rc->sub, host, port, NULL);
         return;
     }
     log_debug("redis (%s): Sentinel %s: no address of %s: %s", rc->name,
@@ -348,6 +354,8 @@ on_sentinel(void *arg, const redisReply *r, const char *err)
         return;
     }
     redis_node_located(rc->nodes[0], NULL, 0, "no Sentinel knows the master");
+    if (rc->sub != NULL)
+        redis_node_located(rc->sub, NULL, 0, "no Sentinel knows the master");
 }
 
 static void
@@ -644,6 +652,7 @@ redis_client_free(struct redis_client *rc)
     /* each fails its commands with closed; a ccmd then finishes (closing) */
     for (size_t i = 0; i < rc->nnodes; i++)
         redis_node_free(rc->nodes[i]);
+    redis_node_free(rc->sub);
     /* a lookup in flight fails with closed: on_sentinel sees closing */
     for (size_t i = 0; i < rc->nsentinels; i++)
         redis_node_free(rc->sentinels[i]);
@@ -657,6 +666,10 @@ redis_client_retire(struct redis_client *rc)
 {
     SL_ASSERT(rc->dispatching == 0);
     rc->retired = true;
+    /* A retired client's subscription ends now: its owner subscribes on
+     * the client that takes its place. */
+    redis_node_free(rc->sub);
+    rc->sub = NULL;
     for (size_t i = 0; i < rc->nnodes; i++)
         redis_node_retire(rc->nodes[i]);
     on_idle(rc);
@@ -729,4 +742,34 @@ redis_client_script(struct redis_client *rc, const struct redis_script *script, 
         free(lens);
     }
     submit(rc, nkeys > 0 ? keys[0] : NULL, nkeys > 0 ? keylens[0] : 0, script, cmd, len, cb, arg);
+}
+
+static void
+on_sub_message(void *owner, const char *msg, size_t len)
+{
+    struct redis_client *rc = owner;
+    rc->sub_cb(rc->sub_arg, msg, len);
+}
+
+/* On its own connection to redis.url's server (Sentinel's master; on a
+ * cluster the URL's node, which hears what is published on any node). */
+void
+redis_client_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb,
+                       void *arg)
+{
+    SL_ASSERT(rc->sub == NULL && !rc->retired && cb != NULL);
+    char name[80];
+    snprintf(name, sizeof(name), "%s, subscriber", rc->name);
+    rc->sub_cb = cb;
+    rc->sub_arg = arg;
+    struct redis_node_options opt = {
+        .target = &rc->target,
+        .timeout_ms = rc->timeout_ms,
+        .name = name,
+        .on_locate = rc->nsentinels > 0 ? on_locate : NULL,
+        .subscribe = channel,
+        .on_message = on_sub_message,
+        .owner = rc,
+    };
+    rc->sub = redis_node_new(rc->base, &opt);
 }

@@ -117,6 +117,8 @@ struct redis_node {
     redis_node_idle_cb on_idle;
     redis_node_locate_cb on_locate;
     bool bare;
+    char *subscribe; /* owns; the channel of a subscriber, else NULL */
+    redis_node_message_cb on_message;
     void *owner; /* borrowed */
     char where[300]; /* the server, for log lines */
 
@@ -452,9 +454,29 @@ become_ready(struct redis_node *rc)
     rc->state = RS_READY;
     rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
     log_state(rc, true, NULL);
+    if (rc->subscribe != NULL) {
+        rc->dispatching++;
+        rc->on_message(rc->owner, NULL, 0);
+        rc->dispatching--;
+        return;
+    }
     struct pending *p;
     while ((p = list_pop(&rc->waiting)) != NULL)
         send_pending(rc, p);
+}
+
+/* A subscriber's push: ["message", channel, payload] (the rest, such as a
+ * late subscribe confirmation, is not a message). */
+static void
+push_reply(struct redis_node *rc, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
+        r->element[2]->type != REDIS_REPLY_STRING)
+        return;
+    rc->dispatching++;
+    rc->on_message(rc->owner, r->element[2]->str, r->element[2]->len);
+    rc->dispatching--;
 }
 
 /* AUTH, SELECT and SCRIPT LOAD go out as one pipeline; callers' commands
@@ -498,6 +520,13 @@ setup_start(struct redis_node *rc)
         size_t lens[] = {4};
         send_internal(rc, PENDING_ROLE, "ROLE", NULL, 1, argv, lens);
         rc->setup_left++;
+    }
+    if (rc->subscribe != NULL) {
+        const char *argv[] = {"SUBSCRIBE", rc->subscribe};
+        size_t lens[] = {9, strlen(rc->subscribe)};
+        send_internal(rc, PENDING_SETUP, "SUBSCRIBE", NULL, 2, argv, lens);
+        rc->setup_left++;
+        return;
     }
     if (rc->probe) {
         const char *argv[] = {"CLUSTER", "SLOTS"};
@@ -798,6 +827,11 @@ dispatch_replies(struct redis_node *rc)
         }
         if (r == NULL)
             return 0;
+        if (rc->subscribe != NULL && rc->state == RS_READY) {
+            push_reply(rc, r);
+            freeReplyObject(r);
+            continue;
+        }
         struct pending *p = list_pop(&rc->inflight);
         if (p == NULL) {
             freeReplyObject(r);
@@ -981,6 +1015,8 @@ redis_node_new(struct event_base *base, const struct redis_node_options *opt)
     rc->on_idle = opt->on_idle;
     rc->on_locate = opt->on_locate;
     rc->bare = opt->bare;
+    rc->subscribe = opt->subscribe ? xstrdup(opt->subscribe) : NULL;
+    rc->on_message = opt->on_message;
     rc->owner = opt->owner;
     redis_target_describe(&rc->target, rc->where, sizeof(rc->where));
     rc->fd = -1;
@@ -1026,6 +1062,7 @@ redis_node_free(struct redis_node *rc)
     if (rc->reader != NULL)
         redisReaderFree(rc->reader);
     free(rc->out);
+    free(rc->subscribe);
     free(rc);
 }
 
@@ -1085,7 +1122,7 @@ void
 redis_node_send(struct redis_node *rc, const struct redis_script *script, char *cmd, size_t cmd_len,
                 bool asking, int64_t deadline_us, redis_reply_cb cb, void *arg)
 {
-    SL_ASSERT(cb != NULL && cmd_len > 0);
+    SL_ASSERT(cb != NULL && cmd_len > 0 && rc->subscribe == NULL);
     struct pending *p = pending_new(rc, script ? PENDING_SCRIPT : PENDING_USER, cb, arg);
     p->script = script;
     p->cmd = cmd;
