@@ -114,6 +114,7 @@ struct redis_client {
     uint16_t refresh_node;            /* where it was sent */
 
     struct redis_node *sentinels[REDIS_MAX_SENTINELS]; /* owns; bare nodes */
+    struct redis_node *switch_subs[REDIS_MAX_SENTINELS]; /* owns; each one's +switch-master */
     struct redis_node *sub;                            /* owns; the subscriber, or NULL */
     redis_message_cb sub_cb;
     void *sub_arg;
@@ -371,6 +372,29 @@ sentinel_ask(struct redis_client *rc)
     redis_node_send(rc->sentinels[rc->sentinel_at], NULL, cmd, len, false, 0, on_sentinel, rc);
 }
 
+/* "+switch-master <name> <old ip> <old port> <new ip> <new port>" from a
+ * Sentinel: our master moved, so the data nodes look it up now instead of
+ * after their backoff (a failover then costs its own time only). */
+static void
+on_switch(void *owner, const char *msg, size_t len)
+{
+    struct redis_client *rc = owner;
+    char name[128], host[256];
+    int port;
+    if (msg == NULL || len >= 512)
+        return;
+    char text[512];
+    memcpy(text, msg, len);
+    text[len] = '\0';
+    if (sscanf(text, "%127s %*s %*s %255s %d", name, host, &port) != 3 ||
+        strcmp(name, rc->master) != 0 || port <= 0 || port > 65535)
+        return;
+    log_info("redis (%s): Sentinel: %s moved to %s:%d", rc->name, rc->master, host, port);
+    redis_node_master_moved(rc->nodes[0], host, port);
+    if (rc->sub != NULL)
+        redis_node_master_moved(rc->sub, host, port);
+}
+
 /* The data node is about to connect: where is the master? One lookup at a
  * time; one under way answers this request too. */
 static void
@@ -398,7 +422,11 @@ sentinels_open(struct redis_client *rc, const struct redis_client_options *opt)
         t.port = opt->sentinels[i].port;
         struct redis_node_options o = {
             .target = &t, .timeout_ms = rc->timeout_ms, .name = name, .bare = true};
-        rc->sentinels[rc->nsentinels++] = redis_node_new(rc->base, &o);
+        rc->sentinels[rc->nsentinels] = redis_node_new(rc->base, &o);
+        o.subscribe = "+switch-master";
+        o.on_message = on_switch;
+        o.owner = rc;
+        rc->switch_subs[rc->nsentinels++] = redis_node_new(rc->base, &o);
     }
     struct redis_node_options opt_data = {
         .target = &rc->target,
@@ -654,8 +682,10 @@ redis_client_free(struct redis_client *rc)
         redis_node_free(rc->nodes[i]);
     redis_node_free(rc->sub);
     /* a lookup in flight fails with closed: on_sentinel sees closing */
-    for (size_t i = 0; i < rc->nsentinels; i++)
+    for (size_t i = 0; i < rc->nsentinels; i++) {
         redis_node_free(rc->sentinels[i]);
+        redis_node_free(rc->switch_subs[i]);
+    }
     event_free(rc->delay_timer);
     event_free(rc->defer);
     free(rc);
@@ -670,6 +700,10 @@ redis_client_retire(struct redis_client *rc)
      * the client that takes its place. */
     redis_node_free(rc->sub);
     rc->sub = NULL;
+    for (size_t i = 0; i < rc->nsentinels; i++) {
+        redis_node_free(rc->switch_subs[i]);
+        rc->switch_subs[i] = NULL;
+    }
     for (size_t i = 0; i < rc->nnodes; i++)
         redis_node_retire(rc->nodes[i]);
     on_idle(rc);

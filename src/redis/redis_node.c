@@ -490,11 +490,11 @@ setup_start(struct redis_node *rc)
     rc->read_want = REDIS_IO_WANT_READ;
     io_update(rc);
     rc->setup_left = 0;
-    if (rc->bare) {
+    if (rc->bare && rc->subscribe == NULL) {
         become_ready(rc);
         return;
     }
-    if (t->pass[0] != '\0') {
+    if (t->pass[0] != '\0' && !rc->bare) {
         /* AUTH user pass (Redis 6 ACL) or AUTH pass */
         const char *argv[3] = {"AUTH", t->user, t->pass};
         size_t lens[3] = {4, strlen(t->user), strlen(t->pass)};
@@ -505,7 +505,7 @@ setup_start(struct redis_node *rc)
         send_internal(rc, PENDING_SETUP, "AUTH", NULL, t->user[0] ? 3 : 2, argv, lens);
         rc->setup_left++;
     }
-    if (t->db != 0) {
+    if (t->db != 0 && !rc->bare) {
         char db[16];
         snprintf(db, sizeof(db), "%u", t->db);
         const char *argv[] = {"SELECT", db};
@@ -1153,6 +1153,23 @@ redis_node_located(struct redis_node *rc, const char *host, int port, const char
         log_info("redis (%s): Sentinel names %s the master", rc->name, rc->where);
     }
     conn_start(rc);
+}
+
+void
+redis_node_master_moved(struct redis_node *rc, const char *host, int port)
+{
+    if (rc->on_locate == NULL || rc->closing || rc->retired || rc->state == RS_LOCATING)
+        return;
+    bool same = !rc->target.is_unix && rc->target.port == port && strcmp(rc->target.host, host) == 0;
+    if (rc->state != RS_DOWN) {
+        if (same)
+            return; /* it found the new master already */
+        conn_break(rc, "Sentinel: the master moved (+switch-master)");
+    }
+    /* a lookup now, not after the backoff */
+    rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
+    evtimer_del(rc->retry);
+    event_active(rc->retry, EV_TIMEOUT, 0);
 }
 
 void

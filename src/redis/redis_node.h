@@ -72,6 +72,13 @@ void redis_node_retire(struct redis_node *n);
  * after its backoff. Ignored unless the node is locating. */
 void redis_node_located(struct redis_node *n, const char *host, int port, const char *why);
 
+/* Sentinel says the master is now host:port (+switch-master): a locating
+ * node that is connected elsewhere breaks (its commands fail with
+ * redis_error_unavailable), and a lookup starts now rather than after the
+ * backoff. Ignored by a node that does not locate, is looking up already,
+ * or is connected there. */
+void redis_node_master_moved(struct redis_node *n, const char *host, int port);
+
 void redis_node_set_probe(struct redis_node *n, bool probe);
 void redis_node_stats(const struct redis_node *n, struct redis_client_stats *out);
 bool redis_node_ready(const struct redis_node *n);
