@@ -199,10 +199,8 @@ refuse(struct admission *a, size_t limit, int64_t retry_ms)
     char extra[128];
     snprintf(extra, sizeof(extra), ",\"limit\":\"%s\",\"retry_after\":%llu", a->limits[limit].name,
              (unsigned long long)retry_s);
-    struct stage_reply r = {.status = 429,
-                            .error = "rate_limited",
-                            .message = "a rate limit of this caller's plan was reached",
-                            .json_extra = extra};
+    /* exactly SPEC section 6's body: no message beside it */
+    struct stage_reply r = {.status = 429, .error = "rate_limited", .json_extra = extra};
     req_reply(req, &r);
 }
 
