@@ -5,25 +5,12 @@ is tried with the signing key only (one signed by a verify-only key is
 refused, though its kid would have admitted it); exp is required; an
 expired token is token_expired with the invalid_token challenge; the
 tokens.header and tokens.cookie settings name where the token is read."""
-import json
 import time
-from datetime import datetime, timezone
 
 import harness as h
 import sessions as s
 
 CHALLENGE = 'Bearer realm="sluice", error="invalid_token"'
-
-
-def rfc3339(ts):
-    return datetime.fromtimestamp(ts, timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def node_sign(secret, payload, footer):
-    p = h.node_paseto(['sign', secret, json.dumps(payload), json.dumps(footer)])
-    if p.returncode != 0:
-        raise RuntimeError('node sign failed: %s' % p.stderr.decode())
-    return p.stdout.decode().strip()
 
 
 def main(t, env):
@@ -38,7 +25,7 @@ def main(t, env):
     r, j = s.create_session(gw, 'alice')
     sid, own = j['session_id'], j['token']
     now = time.time()
-    claims = {'sub': 'alice', 'jti': sid, 'iat': rfc3339(now), 'exp': rfc3339(now + 3600)}
+    claims = {'sub': 'alice', 'jti': sid, 'iat': s.rfc3339(now), 'exp': s.rfc3339(now + 3600)}
     no_exp = {k: v for k, v in claims.items() if k != 'exp'}
 
     def send(token, how='header'):
@@ -56,15 +43,15 @@ def main(t, env):
     t.eq(send(own, 'default cookie')[:2], (401, 'missing_token'),
          'nor the default cookie name')
 
-    kid_v = node_sign(verifier['secret'], claims, {'kid': verifier['pid']})
+    kid_v = s.node_sign(verifier['secret'], claims, {'kid': verifier['pid']})
     t.eq(send(kid_v)[0], 200, 'the verify-only key admits a token naming its kid')
-    t.eq(send(node_sign(signer['secret'], claims, {}))[0], 200,
+    t.eq(send(s.node_sign(signer['secret'], claims, {}))[0], 200,
          'no kid, signed by the signing key: admitted')
-    t.eq(send(node_sign(verifier['secret'], claims, {})), (401, 'invalid_token', CHALLENGE),
+    t.eq(send(s.node_sign(verifier['secret'], claims, {})), (401, 'invalid_token', CHALLENGE),
          'no kid, signed by the verify-only key: tried with the signing key only, refused')
-    t.eq(send(node_sign(signer['secret'], no_exp, {'kid': signer['pid']})),
+    t.eq(send(s.node_sign(signer['secret'], no_exp, {'kid': signer['pid']})),
          (401, 'invalid_token', CHALLENGE), 'no exp: invalid_token (exp is required)')
-    expired = node_sign(signer['secret'], dict(claims, exp=rfc3339(now - 45)),
+    expired = s.node_sign(signer['secret'], dict(claims, exp=s.rfc3339(now - 45)),
                         {'kid': signer['pid']})
     t.eq(send(expired), (401, 'token_expired', CHALLENGE),
          'exp 45 s past (beyond the 30 s leeway): token_expired, invalid_token challenge')
