@@ -15,7 +15,8 @@
  *    |                                                    v
  *    +------------------------------------------- SETUP: AUTH, SELECT, ROLE
  *    |                                              (locating only: a master?),
- *    |                                              SCRIPT LOAD each (SHA checked)
+ *    |                                              SCRIPT LOAD each (SHA checked);
+ *    |                                              a subscriber: SUBSCRIBE instead
  *    |                                                    | last setup reply
  *    +------------------------------------------------ READY
  *
