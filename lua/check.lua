@@ -6,106 +6,189 @@
 -- How the limits are kept, and why they never admit too many:
 -- docs/ratelimit.md.
 --
--- Its cost is a handful of commands whatever the plan (TIME, one HMGET of
--- the session, one HMGET and one HSET of the limits) and as little Lua as
--- possible: Redis's Lua pays ~0.1-0.3 us for each table, number
--- conversion or concatenation, so the gateway passes the field names
--- ready-made and the common path builds almost nothing.
+-- What it costs is what Redis's Lua charges per item (bench/lua_cost.py
+-- measures it): ~1.2k instructions per argument, ~4-6k per redis.call,
+-- ~2k per field read, ~2k per tonumber, ~3.5k per number written or
+-- concatenated, ~0.9k per element returned, and ~90 per field that a
+-- lookup in a listpack hash scans past. So the common request takes a
+-- fast path: one HMGET of a few fields at the front of a small hash
+-- ('next': until when nothing but the running totals changes), one HINCRBY
+-- per limit (it returns the new total as an integer: nothing to convert),
+-- one HSET of the slot. Everything else (a new bucket, buckets leaving the
+-- window, a refusal, a slot recount, the TTL) is the slow path, at most
+-- once per bucket and limit in a busy window.
 --
 -- KEYS[1]  session hash PREFIX{u:USER}:s:ID, when ARGV[2] ~= ""
 -- KEYS[2]  (or KEYS[1] without a session) limits hash PREFIX{TAG}:rl:PLAN,
---          when there are limits
+--          when there are limits: one key, so that the script never meets
+--          a slot half-migrated (a key of two on each side is -TRYAGAIN)
 -- ARGV[1]  now, Unix ms; "" = Redis's own clock (TIME), which gateways
 --          share (tests pass a clock of their own)
 -- ARGV[2]  session: "" none, "1" sliding idle timer, "0" fixed
--- ARGV[3]  unused (kept so that the layout stays fixed)
--- ARGV[4]  concurrency slot lease, ms (renewed while the request lasts)
--- ARGV[5]  number of limits N, then 9 arguments per limit:
---          "r"/"t" (requests, tokens): kind, amount, window ms, bucket ms,
---              cost (1, or the token reservation), then the fields
---              NAME:t, NAME:lo, NAME:hi and the bucket prefix NAME:
---          "c" (concurrent): kind, amount, 0, 0, 1, then the fields
---              NAME:n, NAME:s:<slot id> (this request's slot), NAME:s:, ""
+-- ARGV[3]  concurrency slot lease, ms (renewed while the request lasts)
+-- ARGV[4..] per limit, in the plan's order:
+--          "r", amount, window ms, bucket ms, NAME        (requests)
+--          "t", amount, window ms, bucket ms, NAME, cost  (tokens: the reservation)
+--          "c", amount, NAME, slot id                     (concurrent)
 -- Returns  {0}: no such session (revoked, or idle past its TTL)
 --          {1, 0, 0, per limit: remaining, reset_ms, bucket}: admitted
 --          {-1, i, retry_ms, per limit: ...}: refused by limit i (1-based),
 --          nothing charged; retry_ms is when the request would pass
 --          (bucket: where a token reservation was charged, for commit.lua)
-local ARGV, KEYS, tonumber, call, unpack = ARGV, KEYS, tonumber, redis.call, unpack
+local ARGV, KEYS, tonumber, call, floor = ARGV, KEYS, tonumber, redis.call, math.floor
 local now = tonumber(ARGV[1])
 if not now then
     local t = call('TIME')
-    now = t[1] * 1000 + math.floor(t[2] / 1000)
+    now = t[1] * 1000 + floor(t[2] / 1000)
 end
 
 local ki = 1
-if ARGV[2] ~= '' then
-    local s = call('HMGET', KEYS[1], 'idle_ttl_ms', 'touched')
-    if not s[1] then
-        return {0}
-    end
-    -- Restarting the idle timer costs two commands: do it at most once per
-    -- tenth of the TTL (and per second), so a session idles out at most
-    -- that much before its last use plus its TTL.
-    if ARGV[2] == '1' then
-        local idle = tonumber(s[1])
-        local every = idle / 10
-        if every > 1000 then every = 1000 end
-        if not s[2] or now - s[2] >= every then
-            call('PEXPIRE', KEYS[1], idle)
-            call('HSET', KEYS[1], 'touched', now)
+local mode = ARGV[2]
+if mode ~= '' then
+    local sk = KEYS[1]
+    if mode == '1' then
+        -- Restarting the idle timer costs two commands: it is done at most
+        -- once per tenth of the TTL (and per second), so a session idles
+        -- out at most that much before its last use plus its TTL.
+        -- 'touch_at' is when the next restart is due. (HMGET, not HGET: the
+        -- session's commands are HMGET, HSET and PEXPIRE, as a test checks.)
+        local due = call('HMGET', sk, 'touch_at')[1]
+        if not due or now >= tonumber(due) then
+            local idle = call('HMGET', sk, 'idle_ttl_ms')[1]
+            if not idle then
+                return {0}
+            end
+            idle = tonumber(idle)
+            local every = idle / 10
+            if every > 1000 then every = 1000 end
+            call('PEXPIRE', sk, idle)
+            call('HSET', sk, 'touch_at', now + every)
         end
+    elseif not call('HMGET', sk, 'idle_ttl_ms')[1] then
+        return {0}
     end
     ki = 2
 end
-
-local n = tonumber(ARGV[5])
-if n == 0 then
+if not ARGV[4] then
     return {1, 0, 0}
 end
 local key = KEYS[ki]
-local floor = math.floor
 
--- Per limit, in v (stride 8): amount, window, bucket, cost, cur, first,
--- where its fields start in the read, and is-concurrent.
-local v, reads, nr, span = {}, {'x'}, 1, 0
-for i = 1, n do
-    local a, j = 5 + (i - 1) * 9, (i - 1) * 8
-    local amount = tonumber(ARGV[a + 2])
-    v[j + 1], v[j + 7] = amount, nr
-    if ARGV[a + 1] == 'c' then
-        v[j + 8] = true
-        nr = nr + 1
-        reads[nr] = ARGV[a + 6]
-        local lease = tonumber(ARGV[4])
-        if lease > span then span = lease end
+-- ---- the fast path ------------------------------------------------------
+-- 'next' and, per window limit, NAME:r (when its oldest bucket leaves).
+local reads, nr, a = {'next'}, 1, 4
+while ARGV[a] do
+    if ARGV[a] == 'c' then
+        a = a + 4
     else
-        local w, b, cost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5])
-        local cur = floor(now / b)
-        v[j + 2], v[j + 3], v[j + 4], v[j + 5], v[j + 6], v[j + 8] = w, b, cost, cur,
-            floor((now - w) / b), false
-        reads[nr + 1], reads[nr + 2], reads[nr + 3] = ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]
-        reads[nr + 4] = ARGV[a + 9] .. cur
-        nr = nr + 4
-        if w + b > span then span = w + b end
+        nr = nr + 1
+        reads[nr] = ARGV[a + 4] .. ':r'
+        a = a + (ARGV[a] == 't' and 6 or 5)
     end
 end
-local state = call('HMGET', key, unpack(reads))
-local writes, nw, dels = {}, 0, {}
+local got = call('HMGET', key, unpack(reads))
+local due = tonumber(got[1])
+if due and now < due then
+    -- Until 'next' no limit starts a bucket or drops one: charging is
+    -- adding the cost to NAME:t (NAME:n for a concurrent limit), and the
+    -- new total decides. A limit that does not admit undoes the charges
+    -- made so far, and the slow path decides afresh.
+    local out, no, j, charged, ok, slots = {1, 0, 0}, 3, 1, 0, true, false
+    a = 4
+    while ARGV[a] do
+        local kind, amount = ARGV[a], tonumber(ARGV[a + 1])
+        if kind == 'c' then
+            local used = call('HINCRBY', key, ARGV[a + 2] .. ':n', '1')
+            charged = charged + 1
+            if used > amount then ok = false break end
+            out[no + 1], out[no + 2], out[no + 3] = amount - used, 0, 0
+            slots = true
+            a = a + 4
+        else
+            j = j + 1
+            local r = tonumber(got[j])
+            local t = call('HINCRBY', key, ARGV[a + 4] .. ':t', kind == 't' and ARGV[a + 5] or '1')
+            charged = charged + 1
+            if not r or t > amount then ok = false break end
+            out[no + 1], out[no + 2] = amount - t, t > 0 and r - now or 0
+            out[no + 3] = floor(now / tonumber(ARGV[a + 3]))
+            a = a + (kind == 't' and 6 or 5)
+        end
+        no = no + 3
+    end
+    if ok then
+        if slots then
+            local lease_end = now + tonumber(ARGV[3])
+            a = 4
+            while ARGV[a] do
+                if ARGV[a] == 'c' then
+                    call('HSET', key, ARGV[a + 2] .. ':s:' .. ARGV[a + 3], lease_end)
+                    a = a + 4
+                else
+                    a = a + (ARGV[a] == 't' and 6 or 5)
+                end
+            end
+        end
+        return out
+    end
+    a = 4
+    for _ = 1, charged do
+        local kind = ARGV[a]
+        if kind == 'c' then
+            call('HINCRBY', key, ARGV[a + 2] .. ':n', '-1')
+            a = a + 4
+        else
+            local cost = kind == 't' and ARGV[a + 5] or '1'
+            if cost ~= '0' then -- "-0" is not an integer to Redis
+                call('HINCRBY', key, ARGV[a + 4] .. ':t', '-' .. cost)
+            end
+            a = a + (kind == 't' and 6 or 5)
+        end
+    end
+end
 
--- Decide. Per limit, in u (stride 3): total (or slots taken), oldest
--- bucket, current bucket's count; hi is state's.
-local u, refused, worst = {}, 0, -1
-for i = 1, n do
-    local a, j, k = 5 + (i - 1) * 9, (i - 1) * 8, (i - 1) * 3
-    local at, wait = v[j + 7], -1
-    if v[j + 8] then
-        local used = tonumber(state[at + 1]) or 0
-        if used >= v[j + 1] then
+-- ---- the slow path: every limit's whole state ---------------------------
+-- Per window limit, in the limits hash: NAME:t the total of its buckets,
+-- NAME:lo / NAME:hi the oldest and newest bucket, NAME:a the total of all
+-- but the newest (whose count is t - a), NAME:r when lo leaves the
+-- window; the buckets before hi in the same hash, oldest first as a
+-- list (NAME:IDX its count, NAME:IDX:n the next one's index). Per
+-- concurrent limit: NAME:n (an upper bound of the slots taken) and the
+-- slots NAME:s:<slot id> (the end of each one's lease).
+local L, lease = {}, tonumber(ARGV[3])
+reads, nr, a = {'x'}, 1, 4
+while ARGV[a] do
+    local l = {kind = ARGV[a], amount = tonumber(ARGV[a + 1]), at = nr}
+    if l.kind == 'c' then
+        l.pre, l.slot = ARGV[a + 2] .. ':', ARGV[a + 3]
+        reads[nr + 1] = l.pre .. 'n'
+        nr = nr + 1
+        a = a + 4
+    else
+        l.w, l.b, l.pre = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4] .. ':'
+        l.cost = l.kind == 't' and tonumber(ARGV[a + 5]) or 1
+        local p = l.pre
+        reads[nr + 1], reads[nr + 2], reads[nr + 3], reads[nr + 4] = p .. 't', p .. 'lo', p .. 'hi', p .. 'a'
+        nr = nr + 4
+        a = a + (l.kind == 't' and 6 or 5)
+    end
+    L[#L + 1] = l
+end
+local state = call('HMGET', key, unpack(reads))
+local dels = {}
+
+-- Decide.
+local refused, worst, span = 0, -1, 0
+for i, l in ipairs(L) do
+    local wait = -1
+    if l.kind == 'c' then
+        if lease > span then span = lease end
+        local used = tonumber(state[l.at + 1]) or 0
+        if used >= l.amount then
             -- The upper bound says the limit is reached: count the slot
             -- fields again, dropping those whose lease ended (a gateway
             -- that crashed). Only then: the common case costs nothing.
-            local all, prefix = call('HGETALL', key), ARGV[a + 8]
+            local all, prefix = call('HGETALL', key), l.pre .. 's:'
             used = 0
             for f = 1, #all, 2 do
                 if string.sub(all[f], 1, #prefix) == prefix then
@@ -116,48 +199,60 @@ for i = 1, n do
                     end
                 end
             end
-            nw = nw + 2; writes[nw - 1], writes[nw] = ARGV[a + 6], used
         end
-        u[k + 1] = used
-        if used + 1 > v[j + 1] then wait = 1000 end
+        l.used = used
+        if used + 1 > l.amount then wait = 1000 end
     else
-        local t, lo, pre = tonumber(state[at + 1]) or 0, tonumber(state[at + 2]), ARGV[a + 9]
-        if lo and lo < v[j + 6] then
-            -- Buckets form a list, oldest first (NAME:IDX holds a count,
-            -- NAME:IDX:n the next bucket's index): dropping those that left
-            -- the window costs one read each, once: O(1) amortised.
-            while lo and lo < v[j + 6] do
-                local got = call('HMGET', key, pre .. lo, pre .. lo .. ':n')
-                t = t - (tonumber(got[1]) or 0)
-                dels[#dels + 1] = pre .. lo
-                dels[#dels + 1] = pre .. lo .. ':n'
-                lo = tonumber(got[2])
+        local w, b, pre = l.w, l.b, l.pre
+        if w + b > span then span = w + b end
+        local t, lo = tonumber(state[l.at + 1]) or 0, tonumber(state[l.at + 2])
+        local hi, ar = tonumber(state[l.at + 3]), tonumber(state[l.at + 4]) or 0
+        l.cur = floor(now / b)
+        -- Drop the buckets that left the window from the front of the
+        -- list: one read each, once (O(1) amortised).
+        local first = floor((now - w) / b)
+        while lo and lo < first do
+            if lo == hi then
+                t, ar, lo, hi = 0, 0, nil, nil
+                break
             end
-            if not lo then t = 0 end
-            nw = nw + 6
-            writes[nw - 5], writes[nw - 4] = ARGV[a + 6], t
-            writes[nw - 3], writes[nw - 2] = ARGV[a + 7], lo or ''
-            writes[nw - 1], writes[nw] = ARGV[a + 8], lo and state[at + 3] or ''
-            if not lo then state[at + 3] = false end
+            local v = call('HMGET', key, pre .. lo, pre .. lo .. ':n')
+            local c = tonumber(v[1]) or 0
+            t, ar = t - c, ar - c
+            dels[#dels + 1] = pre .. lo
+            dels[#dels + 1] = pre .. lo .. ':n'
+            lo = tonumber(v[2])
+            if not lo then
+                -- A broken list (a bucket's fields were lost): what is left
+                -- counts as the newest bucket's, which is never too little.
+                lo, ar = hi, 0
+            end
         end
-        u[k + 1], u[k + 2] = t, lo
-        local cost, amount = v[j + 4], v[j + 1]
+        if not lo then t, ar = 0, 0 end
+        l.t, l.lo, l.hi, l.ar = t, lo, hi, ar
+        local cost, amount = l.cost, l.amount
         if cost > amount then
-            wait = v[j + 2] -- more than the whole limit: it never fits (SPEC section 6)
+            wait = w -- more than the whole limit: it never fits (SPEC section 6)
         elseif t + cost > amount then
             -- When would it fit? Walk the buckets from the oldest until
             -- enough have left the window: only on a refusal (which the
             -- gateway remembers).
             local need, idx = t + cost - amount, lo
-            wait = v[j + 2]
+            wait = w
             while idx do
-                local got = call('HMGET', key, pre .. idx, pre .. idx .. ':n')
-                need = need - (tonumber(got[1]) or 0)
+                local c, nxt
+                if idx == hi then
+                    c = t - ar
+                else
+                    local v = call('HMGET', key, pre .. idx, pre .. idx .. ':n')
+                    c, nxt = tonumber(v[1]) or 0, tonumber(v[2])
+                end
+                need = need - c
                 if need <= 0 then
-                    wait = (idx + 1) * v[j + 3] + v[j + 2] - now
+                    wait = (idx + 1) * b + w - now
                     break
                 end
-                idx = tonumber(got[2])
+                idx = nxt
             end
         end
     end
@@ -166,66 +261,75 @@ for i = 1, n do
     end
 end
 
--- Charge every limit, only when all admit.
-if refused == 0 then
-    local lease_end = now + tonumber(ARGV[4])
-    for i = 1, n do
-        local a, j, k = 5 + (i - 1) * 9, (i - 1) * 8, (i - 1) * 3
-        if v[j + 8] then
-            u[k + 1] = u[k + 1] + 1
-            nw = nw + 4
-            writes[nw - 3], writes[nw - 2] = ARGV[a + 6], u[k + 1]
-            writes[nw - 1], writes[nw] = ARGV[a + 7], lease_end
-        else
-            local at, cur, cost = v[j + 7], v[j + 5], v[j + 4]
-            local hi, cnt = tonumber(state[at + 3]), tonumber(state[at + 4]) or 0
-            if hi ~= cur then
-                -- A new bucket joins the list (the common case, one more
-                -- request in the current bucket, leaves lo and hi alone).
-                if hi then
-                    nw = nw + 2; writes[nw - 1], writes[nw] = ARGV[a + 9] .. hi .. ':n', cur
+-- Charge every limit, only when all admit; write every limit's state.
+-- The hashes outlive their newest bucket by a whole window (and a slot
+-- by its lease): their TTL is set to twice that when less than one is
+-- left, so it is set rarely.
+local x = tonumber(state[1])
+local renew = not x or x - now < span
+if renew then x = now + 2 * span end
+local writes, nw, nxt = {'x', x}, 2, x - span
+for _, l in ipairs(L) do
+    local pre = l.pre
+    if l.kind == 'c' then
+        if refused == 0 then
+            l.used = l.used + 1
+            nw = nw + 2
+            writes[nw - 1], writes[nw] = pre .. 's:' .. l.slot, now + lease
+        end
+        nw = nw + 2
+        writes[nw - 1], writes[nw] = pre .. 'n', l.used
+    else
+        local cur = l.cur
+        if refused == 0 then
+            if l.hi ~= cur then
+                -- A new bucket joins the list: the newest so far gets
+                -- fields of its own.
+                if l.hi then
+                    nw = nw + 4
+                    writes[nw - 3], writes[nw - 2] = pre .. l.hi, l.t - l.ar
+                    writes[nw - 1], writes[nw] = pre .. l.hi .. ':n', cur
+                    l.ar = l.t
                 end
-                if not u[k + 2] then u[k + 2] = cur end
-                nw = nw + 4
-                writes[nw - 3], writes[nw - 2] = ARGV[a + 7], u[k + 2]
-                writes[nw - 1], writes[nw] = ARGV[a + 8], cur
-                cnt = 0
+                l.lo, l.hi = l.lo or cur, cur
             end
-            u[k + 1] = u[k + 1] + cost
-            nw = nw + 4
-            writes[nw - 3], writes[nw - 2] = ARGV[a + 6], u[k + 1]
-            writes[nw - 1], writes[nw] = reads[at + 4], cnt + cost
+            l.t = l.t + l.cost
+        end
+        nw = nw + 4
+        writes[nw - 3], writes[nw - 2], writes[nw - 1], writes[nw] = pre .. 't', l.t, pre .. 'a', l.ar
+        if l.lo then
+            l.r = (l.lo + 1) * l.b + l.w
+            nw = nw + 6
+            writes[nw - 5], writes[nw - 4] = pre .. 'lo', l.lo
+            writes[nw - 3], writes[nw - 2] = pre .. 'hi', l.hi
+            writes[nw - 1], writes[nw] = pre .. 'r', l.r
+            local edge = (l.hi + 1) * l.b
+            if edge < nxt then nxt = edge end
+            if l.r < nxt then nxt = l.r end
+        else
+            nxt = 0 -- no bucket: the next request starts one
+            local nd = #dels
+            dels[nd + 1], dels[nd + 2], dels[nd + 3] = pre .. 'lo', pre .. 'hi', pre .. 'r'
         end
     end
 end
-
+writes[nw + 1], writes[nw + 2] = 'next', nxt
 if #dels > 0 then
     call('HDEL', key, unpack(dels))
 end
-if nw > 0 then
-    -- The hash outlives its newest bucket by a whole window (and a slot by
-    -- its lease): its TTL is set to twice that when less than one is left,
-    -- so it is set rarely.
-    local x = tonumber(state[1])
-    local renew = not x or x - now < span
-    if renew then
-        nw = nw + 2; writes[nw - 1], writes[nw] = 'x', now + 2 * span
-    end
-    call('HSET', key, unpack(writes))
-    if renew then call('PEXPIRE', key, 2 * span) end
+call('HSET', key, unpack(writes))
+if renew then
+    call('PEXPIRE', key, 2 * span)
 end
 
 local out = {refused == 0 and 1 or -1, refused, refused == 0 and 0 or worst}
-for i = 1, n do
-    local j, k = (i - 1) * 8, (i - 1) * 3
-    local amount = v[j + 1]
-    if v[j + 8] then
-        out[3 * i + 1], out[3 * i + 2], out[3 * i + 3] = amount - u[k + 1], 0, 0
+for i, l in ipairs(L) do
+    if l.kind == 'c' then
+        out[3 * i + 1], out[3 * i + 2], out[3 * i + 3] = l.amount - l.used, 0, 0
     else
-        local lo = u[k + 2]
-        out[3 * i + 1] = amount - u[k + 1]
-        out[3 * i + 2] = (lo and u[k + 1] > 0) and ((lo + 1) * v[j + 3] + v[j + 2] - now) or 0
-        out[3 * i + 3] = v[j + 5]
+        out[3 * i + 1] = l.amount - l.t
+        out[3 * i + 2] = (l.lo and l.t > 0) and (l.r - now) or 0
+        out[3 * i + 3] = l.cur
     end
 end
 return out

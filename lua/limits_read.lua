@@ -47,18 +47,28 @@ local function pick()
 end
 
 -- What check.lua would count now: buckets from floor((now - W) / b) on.
+-- The newest, NAME:hi, counts NAME:t - NAME:a; the older ones are a list
+-- in the same hash (docs/ratelimit.md).
 local function window_usage(key, l)
     local pre = l.name .. ':'
     local first = math.floor((now - l.w) / l.b)
-    local idx = tonumber(redis.call('HGET', key, pre .. 'lo'))
+    local s = redis.call('HMGET', key, pre .. 'lo', pre .. 'hi', pre .. 't', pre .. 'a')
+    local idx, hi = tonumber(s[1]), tonumber(s[2])
     local used, oldest = 0, nil
     while idx do
-        local v = redis.call('HMGET', key, pre .. idx, pre .. idx .. ':n')
-        if idx >= first and tonumber(v[1] or 0) > 0 then
-            used = used + tonumber(v[1])
+        local c, nxt
+        if idx == hi then
+            c = (tonumber(s[3]) or 0) - (tonumber(s[4]) or 0)
+        else
+            local v = redis.call('HMGET', key, pre .. idx, pre .. idx .. ':n')
+            c, nxt = tonumber(v[1] or 0), tonumber(v[2])
+        end
+        if idx >= first and c > 0 then
+            used = used + c
             oldest = oldest or idx
         end
-        idx = tonumber(v[2])
+        if idx == hi then break end
+        idx = nxt
     end
     return used, oldest and ((oldest + 1) * l.b + l.w - now) or 0
 end

@@ -1,6 +1,6 @@
 -- limits_reset.lua: forgets a caller's usage of every limit of every plan
 -- (DELETE /v1/users/{user}/limits, SPEC section 8): each plan's limits
--- hash, buckets and concurrency slots alike.
+-- hash (running totals, buckets and concurrency slots alike).
 --
 -- KEYS[1]  the user's session index PREFIX{u:USER}:sessions (routes the call)
 -- ARGV[1]  "PREFIX{u:USER}"

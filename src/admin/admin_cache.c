@@ -12,6 +12,7 @@
 #include "admin/admin_sessions.h"
 #include "config/config.h"
 #include "http/http_path.h"
+#include "policy/cache_forget.h"
 #include "policy/cache_hot.h"
 #include "policy/cache_keys.h"
 #include "redis/redis_client.h"
@@ -61,14 +62,15 @@ purge_route(struct redis_client *rc, const struct config *cfg, const struct conf
         const char *argv[] = {"INCR", gen};
         const size_t argvlen[] = {4, (size_t)glen};
         redis_client_command(rc, gen, (size_t)glen, 2, argv, argvlen, on_reply, op);
-        return;
+    } else {
+        const char *keys[] = {gen};
+        const size_t keylens[] = {(size_t)glen};
+        const char *args[] = {prefix, hash};
+        const size_t arglens[] = {strlen(prefix), strlen(hash)};
+        redis_client_script(rc, redis_script_find("cache_del"), 1, keys, keylens, 2, args,
+                            arglens, on_reply, op);
     }
-    const char *keys[] = {gen};
-    const size_t keylens[] = {(size_t)glen};
-    const char *args[] = {prefix, hash};
-    const size_t arglens[] = {strlen(prefix), strlen(hash)};
-    redis_client_script(rc, redis_script_find("cache_del"), 1, keys, keylens, 2, args, arglens,
-                        on_reply, op);
+    cache_forget_publish(rc, cfg->redis.prefix, gen, (size_t)glen);
 }
 
 /* The key hash of a purged path, normalised as requests are; false for a

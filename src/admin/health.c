@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "admin/metrics.h"
+#include "policy/cache_forget.h"
 #include "redis/redis_client.h"
 #include "sluice.h"
 #include "util/clock.h"
@@ -141,6 +142,7 @@ redis_configure(struct health *h)
         .nsentinels = h->nsentinels,
     };
     h->redis = redis_client_new(h->base, &opt);
+    cache_forget_listen(h->redis, h->cfg->redis.prefix);
     h->redis_up = false;
     h->latency_ms = -1;
     redis_send_ping(h);

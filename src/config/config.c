@@ -33,8 +33,10 @@ addr_deinit(struct config_addr *a)
 static void
 limits_free(struct config_limit *limits, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(limits[i].name);
+        free(atomic_load(&limits[i].check_args_));
+    }
     free(limits);
 }
 

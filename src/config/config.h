@@ -108,6 +108,7 @@ struct config_limit {
     uint32_t window_ms; /* 0 for concurrent */
     unsigned precision; /* buckets per window, default 60 */
     uint64_t estimate;  /* tokens limits: default 1000 */
+    void *_Atomic check_args_; /* private to ratelimit.c: its numbers printed once; owns */
 };
 
 /* A plan (or the anonymous block) has at most this many limits. */

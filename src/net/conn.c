@@ -311,12 +311,73 @@ conn_close(struct conn *c)
         worker_conn_closed(w);
 }
 
+/* A refusal sent before the request's body was read (413 from the head, a
+ * 401 or 429 for a POST) finds a client that may still be uploading it.
+ * Closing with unread bytes makes the kernel answer them with a reset, which
+ * fails a client that writes its whole request before it reads (Python's
+ * http.client, curl -d @file) and may destroy the reply in flight. So, as
+ * nginx's lingering close does: send FIN, read and drop what still comes,
+ * and close at the client's EOF, after CONN_LINGER_IDLE_MS without a byte,
+ * or CONN_LINGER_MAX_MS in all. */
+#define CONN_LINGER_IDLE_MS 5000
+#define CONN_LINGER_MAX_MS 30000
+
+static void
+linger_rearm(struct conn *c)
+{
+    int64_t left = c->linger_until_ms - clock_now_ms();
+    if (left <= 0) {
+        conn_close(c);
+        return;
+    }
+    conn_set_deadline(c, left < CONN_LINGER_IDLE_MS ? (uint32_t)left : CONN_LINGER_IDLE_MS);
+}
+
+static void
+conn_linger(struct conn *c)
+{
+    if (c->peer_eof || c->worker->draining || shutdown(c->fd, SHUT_WR) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->in != NULL) {
+        bufpool_release(c->worker->bufs, c->in);
+        c->in = NULL;
+    }
+    c->state = CONN_LINGER;
+    c->linger_until_ms = clock_now_ms() + CONN_LINGER_MAX_MS;
+    conn_want_write(c, false);
+    conn_want_read(c, true);
+    linger_rearm(c);
+}
+
+/* Drops what the lingering client sends; a few reads per event, so one
+ * fast uploader cannot hold the worker. */
+static void
+linger_readable(struct conn *c)
+{
+    char scratch[16384];
+    for (int i = 0; i < 4; i++) {
+        ssize_t n = read(c->fd, scratch, sizeof(scratch));
+        if (n > 0)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        conn_close(c); /* EOF or error: the client is done */
+        return;
+    }
+    linger_rearm(c);
+}
+
 void
 conn_exchange_done(struct conn *c)
 {
     finish_request(c);
     if (c->close_after) {
-        conn_close(c);
+        if (c->linger)
+            conn_linger(c);
+        else
+            conn_close(c);
         return;
     }
     go_idle(c);
@@ -390,10 +451,13 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
     if (reply->stored != NULL)
         status = reply->stored->status;
     /* Unread body bytes would be taken for the next request: close instead
-     * of discarding them. Errors of framing close too (RFC 9112 §9.6). */
+     * of discarding them (lingering, as the client may still be sending
+     * them). Errors of framing close too (RFC 9112 §9.6). */
+    bool body_unread = !http_msg_complete(&req->body_parser);
     if (status == 400 || status == 408 || status == 413 || status == 414 || status == 431 ||
-        status == 505 || c->refuse || c->worker->draining || !http_msg_complete(&req->body_parser))
+        status == 505 || c->refuse || c->worker->draining || body_unread)
         c->close_after = true;
+    c->linger = body_unread;
     req->status = status;
     if (req->outcome == REQ_OUTCOME_COMPLETE)
         req->outcome = REQ_OUTCOME_REFUSED;
@@ -572,6 +636,10 @@ request_sent_whole(const struct conn *c)
 static void
 on_readable(struct conn *c)
 {
+    if (c->state == CONN_LINGER) {
+        linger_readable(c);
+        return;
+    }
     if (c->state == CONN_EXCHANGE || c->state == CONN_TUNNEL) {
         proxy_client_readable(c);
         return;
@@ -707,6 +775,6 @@ void
 conn_drain(struct conn *c)
 {
     c->close_after = true;
-    if (c->state == CONN_IDLE)
+    if (c->state == CONN_IDLE || c->state == CONN_LINGER)
         conn_close(c);
 }

@@ -39,6 +39,7 @@ enum conn_state {
     CONN_EXCHANGE, /* proxy.c forwards */
     CONN_REPLY,    /* writing the gateway's own response */
     CONN_TUNNEL,   /* upgraded: raw bytes both ways (proxy.c) */
+    CONN_LINGER,   /* refused mid-upload: reading and dropping the rest (conn.c) */
 };
 
 /* Memory per idle connection matters (10,000 idle keep-alive clients are
@@ -53,6 +54,7 @@ struct conn {
     struct conn *prev, *next; /* the worker's idle or busy list */
     struct deadline deadline; /* of the current wait; timer armed lazily */
     int64_t idle_since_ms;    /* monotonic; while idle */
+    int64_t linger_until_ms;  /* monotonic; while lingering */
     union {
         struct sockaddr sa;
         struct sockaddr_in in4;
@@ -70,6 +72,7 @@ struct conn {
     bool idle_listed; /* on the worker's idle list (else the busy list) */
     bool refuse;      /* over http.max_connections: answer 503 and close */
     bool peer_eof;    /* the client half-closed: answer what it sent, then close */
+    bool linger;      /* the reply left a request body unread: linger, not close */
 };
 
 /* Takes ownership of an accepted, non-blocking socket. refuse: the gateway

@@ -9,9 +9,10 @@
  *
  * Bounded: at most max_bytes (http.hot_cache_size) of values per worker, none above
  * CACHE_HOT_MAX_ENTRY. A purge or an invalidation on this gateway bumps
- * the epoch, so every worker forgets at once; one on another gateway is
- * seen here within CACHE_HOT_TTL_MS (the time an entry is trusted without
- * asking Redis). Pure: the clock is passed in.
+ * the epoch, so every worker forgets at once; one on another gateway comes
+ * by Redis pub/sub (cache_forget.h), and should that news be lost, within
+ * CACHE_HOT_TTL_MS (the time an entry is trusted without asking Redis).
+ * Pure: the clock is passed in.
  */
 #ifndef SLUICE_CACHE_HOT_H
 #define SLUICE_CACHE_HOT_H

@@ -2,7 +2,8 @@
  * cache_redis.c - every Redis call of the cache stage (SPEC sections 7,
  * 9): the lookup (cache_get.lua, which takes the fleet's lock on a missing
  * entry), the put (cache_put.lua, which releases it), the unlock and the
- * invalidation. Keys and arguments are built here (policy/cache_keys.h);
+ * invalidation (then published to every gateway's hot copies,
+ * policy/cache_forget.h). Keys and arguments are built here (policy/cache_keys.h);
  * what the replies mean is the stage's (cache.c). A call that cannot be
  * sent (the keys do not fit, the worker's Redis is gone) is a miss.
  */
@@ -13,6 +14,7 @@
 #include "config/config.h"
 #include "core/req.h"
 #include "core/worker.h"
+#include "policy/cache_forget.h"
 #include "policy/cache_freshness.h"
 #include "policy/cache_hot.h"
 #include "policy/cache_internal.h"
@@ -160,7 +162,12 @@ cache_redis_invalidate(struct cache_req *c)
 {
     cache_hot_forget_all();
     pthread_once(&scripts_once, find_scripts);
-    route_script(c, scripts.del, 0, NULL, NULL, on_invalidated, NULL);
+    if (!route_script(c, scripts.del, 0, NULL, NULL, on_invalidated, NULL))
+        return;
+    const struct config *cfg = c->req->cfg;
+    char gen[CACHE_KEY_MAX];
+    int glen = cache_gen_key(gen, cfg->redis.prefix, c->req->route->name);
+    cache_forget_publish(c->req->worker->redis, cfg->redis.prefix, gen, (size_t)glen);
 }
 
 bool

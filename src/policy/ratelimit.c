@@ -26,12 +26,9 @@
 #include "redis/redis_client.h"
 #include "redis/redis_script.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 #define RATELIMIT_REFUSAL_SLOTS 8192
-#define FIELD_MAX                                                                                  \
-    128 /* a limit name (<= 64) and a slot id (< 48) with ":s:" */ /* "u:" + user, or "a:" + an    \
-                                                                      IPv6 address */
-
 static _Atomic uint64_t reset_epoch;
 
 /* The scripts, found once for every thread (the table is static). */
@@ -202,10 +199,8 @@ refuse(struct admission *a, size_t limit, int64_t retry_ms)
     char extra[128];
     snprintf(extra, sizeof(extra), ",\"limit\":\"%s\",\"retry_after\":%llu", a->limits[limit].name,
              (unsigned long long)retry_s);
-    struct stage_reply r = {.status = 429,
-                            .error = "rate_limited",
-                            .message = "a rate limit of this caller's plan was reached",
-                            .json_extra = extra};
+    /* exactly SPEC section 6's body: no message beside it */
+    struct stage_reply r = {.status = 429, .error = "rate_limited", .json_extra = extra};
     req_reply(req, &r);
 }
 
@@ -285,12 +280,28 @@ parse_check(struct admission *a, const struct redisReply *reply, int64_t *code, 
     return *limit >= 0 && (size_t)*limit <= a->nlimits;
 }
 
+/* Why a check failed goes to the log at most once a second per thread: a
+ * Redis that is down fails every request, and the log must stay readable. */
+static void
+warn_check_failed(const char *why)
+{
+    static _Thread_local uint64_t last_ms;
+    uint64_t now = clock_now_ms();
+    if (now - last_ms < 1000)
+        return;
+    last_ms = now;
+    log_warn("ratelimit: check.lua failed: %s", why);
+}
+
 static void
 on_check(void *arg, const struct redisReply *reply, const char *err)
 {
     struct admission *a = arg;
     int64_t code, limit = 0, retry_ms = 0;
     if (err != NULL || !parse_check(a, reply, &code, &limit, &retry_ms)) {
+        warn_check_failed(err != NULL                          ? err
+                          : reply->type == REDIS_REPLY_ERROR ? reply->str
+                                                             : "an answer of an unexpected shape");
         redis_failed(a);
         return;
     }
@@ -318,24 +329,32 @@ on_check(void *arg, const struct redisReply *reply, const char *err)
     admit(a);
 }
 
-/* Keys: [session], [the limits hash]. */
+/* Keys: [session], [the limits hash]. Every argument is
+ * a string that stays put until the command is formatted: numbers of the
+ * limits are printed once per config (limit_nums), the names are the
+ * config's own. */
 struct check_call {
     char keys[2][SESSION_KEY_MAX];
     const char *keyv[2];
     size_t keylen[2];
     int nkeys;
-    char nums[RATELIMIT_MAX_LIMITS][4][24];
-    char fields[RATELIMIT_MAX_LIMITS][4][FIELD_MAX];
-    const char *argv[5 + 9 * RATELIMIT_MAX_LIMITS];
-    size_t arglen[5 + 9 * RATELIMIT_MAX_LIMITS];
+    char cost[RATELIMIT_MAX_LIMITS][24];
+    const char *argv[3 + 6 * RATELIMIT_MAX_LIMITS];
+    size_t arglen[3 + 6 * RATELIMIT_MAX_LIMITS];
     int nargs;
 };
 
 static void
-add_arg(struct check_call *cc, const char *s)
+add_arg_len(struct check_call *cc, const char *s, size_t len)
 {
     cc->argv[cc->nargs] = s;
-    cc->arglen[cc->nargs++] = strlen(s);
+    cc->arglen[cc->nargs++] = len;
+}
+
+static void
+add_arg(struct check_call *cc, const char *s)
+{
+    add_arg_len(cc, s, strlen(s));
 }
 
 static bool
@@ -360,47 +379,82 @@ build_keys(struct admission *a, struct check_call *cc)
            add_key(cc, limit_window_key(cc->keys[cc->nkeys], prefix, a->tag, a->plan));
 }
 
-/* The hash fields check.lua reads and writes for limit i, ready-made
- * (building them in Lua costs more than the commands; see check.lua). */
-static void
-add_limit_fields(struct admission *a, struct check_call *cc, size_t i)
+/* A limit's numbers as check.lua takes them, printed at most once per
+ * config (the first thread to print them publishes them; a limit lives as
+ * long as its config). */
+struct limit_nums {
+    char amount[24], window[24], bucket[24];
+};
+
+static const struct limit_nums *
+limit_nums(const struct config_limit *l)
 {
-    const char *name = a->limits[i].name;
-    char(*f)[FIELD_MAX] = cc->fields[i];
-    if (a->limits[i].kind == CONFIG_LIMIT_CONCURRENT) {
-        join3(f[0], FIELD_MAX, name, ":n", "");
-        join3(f[1], FIELD_MAX, name, ":s:", a->slot_id);
-        join3(f[2], FIELD_MAX, name, ":s:", "");
-        f[3][0] = '\0';
-    } else {
-        join3(f[0], FIELD_MAX, name, ":t", "");
-        join3(f[1], FIELD_MAX, name, ":lo", "");
-        join3(f[2], FIELD_MAX, name, ":hi", "");
-        join3(f[3], FIELD_MAX, name, ":", "");
-    }
-    for (int k = 0; k < 4; k++)
-        add_arg(cc, f[k]);
+    struct limit_nums *nums = atomic_load_explicit(&((struct config_limit *)l)->check_args_,
+                                                   memory_order_acquire);
+    if (nums != NULL)
+        return nums;
+    nums = xcalloc(1, sizeof(*nums));
+    uint64_t bucket_ms = l->window_ms == 0 ? 0 : (l->window_ms + l->precision - 1) / l->precision;
+    u64_dec(nums->amount, sizeof(nums->amount), l->amount);
+    u64_dec(nums->window, sizeof(nums->window), l->window_ms);
+    u64_dec(nums->bucket, sizeof(nums->bucket), bucket_ms);
+    void *expected = NULL;
+    if (atomic_compare_exchange_strong(&((struct config_limit *)l)->check_args_, &expected, nums))
+        return nums;
+    free(nums);
+    return expected;
 }
 
+/* Per limit: "r", amount, window, bucket, NAME; "t", ..., NAME, cost;
+ * "c", amount, NAME, slot id (see check.lua). */
 static void
 add_limit_args(struct admission *a, struct check_call *cc, size_t i)
 {
-    static const char *const kinds[] = {"r", "t", "c"};
     const struct config_limit *l = &a->limits[i];
-    uint64_t cost = 1;
+    const struct limit_nums *nums = limit_nums(l);
+    if (l->kind == CONFIG_LIMIT_CONCURRENT) {
+        add_arg_len(cc, "c", 1);
+        add_arg(cc, nums->amount);
+        add_arg(cc, l->name);
+        add_arg(cc, a->slot_id);
+        return;
+    }
+    add_arg_len(cc, l->kind == CONFIG_LIMIT_TOKENS ? "t" : "r", 1);
+    add_arg(cc, nums->amount);
+    add_arg(cc, nums->window);
+    add_arg(cc, nums->bucket);
+    add_arg(cc, l->name);
     if (l->kind == CONFIG_LIMIT_TOKENS) {
-        cost = reservation(a->req, l);
+        uint64_t cost = reservation(a->req, l);
         a->grant[i].reserved = cost;
         a->has_tokens = true;
+        u64_dec(cc->cost[i], sizeof(cc->cost[i]), cost);
+        add_arg(cc, cc->cost[i]);
     }
-    uint64_t bucket_ms = l->window_ms == 0 ? 0 : (l->window_ms + l->precision - 1) / l->precision;
-    uint64_t v[4] = {l->amount, l->window_ms, bucket_ms, cost};
-    add_arg(cc, kinds[l->kind]);
-    for (int k = 0; k < 4; k++) {
-        u64_dec(cc->nums[i][k], sizeof(cc->nums[i][k]), v[k]);
-        add_arg(cc, cc->nums[i][k]);
+}
+
+static bool
+has_concurrent(const struct admission *a)
+{
+    for (size_t i = 0; i < a->nlimits; i++) {
+        if (a->limits[i].kind == CONFIG_LIMIT_CONCURRENT)
+            return true;
     }
-    add_limit_fields(a, cc, i);
+    return false;
+}
+
+/* gateway:worker:sequence, unique over the fleet's lifetime. */
+static void
+make_slot_id(struct admission *a)
+{
+    struct req *req = a->req;
+    struct ratelimit_worker *rw = req->worker->limits;
+    char wid[12], seq[24];
+    u64_dec(wid, sizeof(wid), req->worker->id);
+    u64_dec(seq, sizeof(seq), ++rw->slot_seq);
+    join3(a->slot_id, sizeof(a->slot_id), fleet_gateway_id(), ":", wid);
+    size_t sl = strlen(a->slot_id);
+    join3(a->slot_id + sl, sizeof(a->slot_id) - sl, ":", seq, "");
 }
 
 static void
@@ -413,16 +467,8 @@ send_check(struct admission *a)
         auth_refuse(req, "invalid_token", "the session token names no session");
         return;
     }
-    char lease[24], nlimits[8];
-    u64_dec(lease, sizeof(lease), RATELIMIT_LEASE_MS);
-    u64_dec(nlimits, sizeof(nlimits), a->nlimits);
-    struct ratelimit_worker *rw = req->worker->limits;
-    char wid[12], seq[24];
-    u64_dec(wid, sizeof(wid), req->worker->id);
-    u64_dec(seq, sizeof(seq), ++rw->slot_seq);
-    join3(a->slot_id, sizeof(a->slot_id), fleet_gateway_id(), ":", wid);
-    size_t sl = strlen(a->slot_id);
-    join3(a->slot_id + sl, sizeof(a->slot_id) - sl, ":", seq, "");
+    if (has_concurrent(a))
+        make_slot_id(a);
     /* Windows need the one clock every gateway shares (Redis's TIME); a
      * session alone only paces its idle-timer restarts, so the gateway's
      * clock saves the TIME call. */
@@ -431,9 +477,7 @@ send_check(struct admission *a)
         u64_dec(now, sizeof(now), (uint64_t)clock_wall_ms());
     add_arg(&cc, now);
     add_arg(&cc, req->id.session[0] == '\0' ? "" : req->cfg->tokens.sliding ? "1" : "0");
-    add_arg(&cc, "");
-    add_arg(&cc, lease);
-    add_arg(&cc, nlimits);
+    add_arg_len(&cc, RATELIMIT_LEASE_MS_STR, sizeof(RATELIMIT_LEASE_MS_STR) - 1);
     for (size_t i = 0; i < a->nlimits; i++)
         add_limit_args(a, &cc, i);
     redis_client_script(req->worker->redis, scripts.check, cc.nkeys, cc.keyv, cc.keylen, cc.nargs,

@@ -35,6 +35,7 @@ extern const struct stage ratelimit_stage;
  * that crashed frees its slots within this time. A live one renews the
  * slots it holds every RATELIMIT_RENEW_MS. */
 #define RATELIMIT_LEASE_MS 60000
+#define RATELIMIT_LEASE_MS_STR "60000" /* the same, as check.lua takes it */
 #define RATELIMIT_RENEW_MS 20000
 
 /* Per-worker state: remembered refusals, the slots this worker holds. */

@@ -64,7 +64,9 @@
 #define REDIS_MAX_NODES 128      /* masters of a cluster we keep connections to */
 #define REDIS_MAX_REDIRECTS 5    /* MOVED/ASK hops of one command before its reply is the error */
 #define REDIS_BUSY_DELAY_MS 25   /* before resending after -TRYAGAIN / -CLUSTERDOWN */
-#define REDIS_BUSY_RETRIES 8     /* resends after those, all within the command's timeout */
+#define REDIS_BUSY_RETRIES 40    /* resends after those, all within the command's timeout: a reshard
+                                  * moving a busy slot key batch by key batch can
+                                  * split a tag for a few hundred ms */
 #define REDIS_REFRESH_MIN_MS 100 /* between two reads of the slot map */
 #define REDIS_NO_NODE 0xffff
 #define REDIS_MAX_SENTINELS 16
@@ -112,6 +114,10 @@ struct redis_client {
     uint16_t refresh_node;            /* where it was sent */
 
     struct redis_node *sentinels[REDIS_MAX_SENTINELS]; /* owns; bare nodes */
+    struct redis_node *switch_subs[REDIS_MAX_SENTINELS]; /* owns; each one's +switch-master */
+    struct redis_node *sub;                            /* owns; the subscriber, or NULL */
+    redis_message_cb sub_cb;
+    void *sub_arg;
     size_t nsentinels;
     char master[256];     /* the name the Sentinels know the master by */
     size_t sentinel_at;   /* the one to ask next */
@@ -332,7 +338,10 @@ on_sentinel(void *arg, const redisReply *r, const char *err)
     if (rc->closing)
         return;
     if (err == NULL && sentinel_addr(r, host, sizeof(host), &port) == 0) {
+        /* nodes that are not locating ignore it */
         redis_node_located(rc->nodes[0], host, port, NULL);
+        if (rc->sub != NULL)
+            redis_node_located(rc->sub, host, port, NULL);
         return;
     }
     log_debug("redis (%s): Sentinel %s: no address of %s: %s", rc->name,
@@ -346,6 +355,8 @@ on_sentinel(void *arg, const redisReply *r, const char *err)
         return;
     }
     redis_node_located(rc->nodes[0], NULL, 0, "no Sentinel knows the master");
+    if (rc->sub != NULL)
+        redis_node_located(rc->sub, NULL, 0, "no Sentinel knows the master");
 }
 
 static void
@@ -359,6 +370,29 @@ sentinel_ask(struct redis_client *rc)
     rc->looking = true;
     rc->sentinel_left--;
     redis_node_send(rc->sentinels[rc->sentinel_at], NULL, cmd, len, false, 0, on_sentinel, rc);
+}
+
+/* "+switch-master <name> <old ip> <old port> <new ip> <new port>" from a
+ * Sentinel: our master moved, so the data nodes look it up now instead of
+ * after their backoff (a failover then costs its own time only). */
+static void
+on_switch(void *owner, const char *msg, size_t len)
+{
+    struct redis_client *rc = owner;
+    char name[128], host[256];
+    int port;
+    if (msg == NULL || len >= 512)
+        return;
+    char text[512];
+    memcpy(text, msg, len);
+    text[len] = '\0';
+    if (sscanf(text, "%127s %*s %*s %255s %d", name, host, &port) != 3 ||
+        strcmp(name, rc->master) != 0 || port <= 0 || port > 65535)
+        return;
+    log_info("redis (%s): Sentinel: %s moved to %s:%d", rc->name, rc->master, host, port);
+    redis_node_master_moved(rc->nodes[0], host, port);
+    if (rc->sub != NULL)
+        redis_node_master_moved(rc->sub, host, port);
 }
 
 /* The data node is about to connect: where is the master? One lookup at a
@@ -388,7 +422,11 @@ sentinels_open(struct redis_client *rc, const struct redis_client_options *opt)
         t.port = opt->sentinels[i].port;
         struct redis_node_options o = {
             .target = &t, .timeout_ms = rc->timeout_ms, .name = name, .bare = true};
-        rc->sentinels[rc->nsentinels++] = redis_node_new(rc->base, &o);
+        rc->sentinels[rc->nsentinels] = redis_node_new(rc->base, &o);
+        o.subscribe = "+switch-master";
+        o.on_message = on_switch;
+        o.owner = rc;
+        rc->switch_subs[rc->nsentinels++] = redis_node_new(rc->base, &o);
     }
     struct redis_node_options opt_data = {
         .target = &rc->target,
@@ -642,9 +680,12 @@ redis_client_free(struct redis_client *rc)
     /* each fails its commands with closed; a ccmd then finishes (closing) */
     for (size_t i = 0; i < rc->nnodes; i++)
         redis_node_free(rc->nodes[i]);
+    redis_node_free(rc->sub);
     /* a lookup in flight fails with closed: on_sentinel sees closing */
-    for (size_t i = 0; i < rc->nsentinels; i++)
+    for (size_t i = 0; i < rc->nsentinels; i++) {
         redis_node_free(rc->sentinels[i]);
+        redis_node_free(rc->switch_subs[i]);
+    }
     event_free(rc->delay_timer);
     event_free(rc->defer);
     free(rc);
@@ -655,6 +696,14 @@ redis_client_retire(struct redis_client *rc)
 {
     SL_ASSERT(rc->dispatching == 0);
     rc->retired = true;
+    /* A retired client's subscription ends now: its owner subscribes on
+     * the client that takes its place. */
+    redis_node_free(rc->sub);
+    rc->sub = NULL;
+    for (size_t i = 0; i < rc->nsentinels; i++) {
+        redis_node_free(rc->switch_subs[i]);
+        rc->switch_subs[i] = NULL;
+    }
     for (size_t i = 0; i < rc->nnodes; i++)
         redis_node_retire(rc->nodes[i]);
     on_idle(rc);
@@ -727,4 +776,34 @@ redis_client_script(struct redis_client *rc, const struct redis_script *script, 
         free(lens);
     }
     submit(rc, nkeys > 0 ? keys[0] : NULL, nkeys > 0 ? keylens[0] : 0, script, cmd, len, cb, arg);
+}
+
+static void
+on_sub_message(void *owner, const char *msg, size_t len)
+{
+    struct redis_client *rc = owner;
+    rc->sub_cb(rc->sub_arg, msg, len);
+}
+
+/* On its own connection to redis.url's server (Sentinel's master; on a
+ * cluster the URL's node, which hears what is published on any node). */
+void
+redis_client_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb,
+                       void *arg)
+{
+    SL_ASSERT(rc->sub == NULL && !rc->retired && cb != NULL);
+    char name[80];
+    snprintf(name, sizeof(name), "%s, subscriber", rc->name);
+    rc->sub_cb = cb;
+    rc->sub_arg = arg;
+    struct redis_node_options opt = {
+        .target = &rc->target,
+        .timeout_ms = rc->timeout_ms,
+        .name = name,
+        .on_locate = rc->nsentinels > 0 ? on_locate : NULL,
+        .subscribe = channel,
+        .on_message = on_sub_message,
+        .owner = rc,
+    };
+    rc->sub = redis_node_new(rc->base, &opt);
 }

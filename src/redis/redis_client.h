@@ -127,4 +127,16 @@ void redis_client_script(struct redis_client *rc, const struct redis_script *scr
                          const char *const *args, const size_t *arglens, redis_reply_cb cb,
                          void *arg);
 
+/* What a subscription hears: a message published on its channel (len
+ * bytes, not NUL-terminated), or msg NULL when it has (re)subscribed, so
+ * that whatever was published while it was not connected is lost. */
+typedef void (*redis_message_cb)(void *arg, const char *msg, size_t len);
+
+/* Subscribes to channel (copied) on a connection of its own, kept up with
+ * the same reconnects and Sentinel lookups as the client's; at most one
+ * per client, ended by redis_client_retire or _free. Pub/sub is
+ * fire-and-forget: use it for news whose loss costs only time. */
+void redis_client_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb,
+                            void *arg);
+
 #endif

@@ -15,7 +15,8 @@
  *    |                                                    v
  *    +------------------------------------------- SETUP: AUTH, SELECT, ROLE
  *    |                                              (locating only: a master?),
- *    |                                              SCRIPT LOAD each (SHA checked)
+ *    |                                              SCRIPT LOAD each (SHA checked);
+ *    |                                              a subscriber: SUBSCRIBE instead
  *    |                                                    | last setup reply
  *    +------------------------------------------------ READY
  *
@@ -118,6 +119,8 @@ struct redis_node {
     redis_node_idle_cb on_idle;
     redis_node_locate_cb on_locate;
     bool bare;
+    char *subscribe; /* owns; the channel of a subscriber, else NULL */
+    redis_node_message_cb on_message;
     void *owner; /* borrowed */
     char where[300]; /* the server, for log lines */
 
@@ -454,9 +457,29 @@ become_ready(struct redis_node *rc)
     rc->state = RS_READY;
     rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
     log_state(rc, true, NULL);
+    if (rc->subscribe != NULL) {
+        rc->dispatching++;
+        rc->on_message(rc->owner, NULL, 0);
+        rc->dispatching--;
+        return;
+    }
     struct pending *p;
     while ((p = list_pop(&rc->waiting)) != NULL)
         send_pending(rc, p);
+}
+
+/* A subscriber's push: ["message", channel, payload] (the rest, such as a
+ * late subscribe confirmation, is not a message). */
+static void
+push_reply(struct redis_node *rc, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
+        r->element[2]->type != REDIS_REPLY_STRING)
+        return;
+    rc->dispatching++;
+    rc->on_message(rc->owner, r->element[2]->str, r->element[2]->len);
+    rc->dispatching--;
 }
 
 /* AUTH, SELECT and SCRIPT LOAD go out as one pipeline; callers' commands
@@ -470,11 +493,11 @@ setup_start(struct redis_node *rc)
     rc->read_want = REDIS_IO_WANT_READ;
     io_update(rc);
     rc->setup_left = 0;
-    if (rc->bare) {
+    if (rc->bare && rc->subscribe == NULL) {
         become_ready(rc);
         return;
     }
-    if (t->pass[0] != '\0') {
+    if (t->pass[0] != '\0' && !rc->bare) {
         /* AUTH user pass (Redis 6 ACL) or AUTH pass */
         const char *argv[3] = {"AUTH", t->user, t->pass};
         size_t lens[3] = {4, strlen(t->user), strlen(t->pass)};
@@ -485,7 +508,7 @@ setup_start(struct redis_node *rc)
         send_internal(rc, PENDING_SETUP, "AUTH", NULL, t->user[0] ? 3 : 2, argv, lens);
         rc->setup_left++;
     }
-    if (t->db != 0) {
+    if (t->db != 0 && !rc->bare) {
         char db[16];
         snprintf(db, sizeof(db), "%u", t->db);
         const char *argv[] = {"SELECT", db};
@@ -500,6 +523,13 @@ setup_start(struct redis_node *rc)
         size_t lens[] = {4};
         send_internal(rc, PENDING_ROLE, "ROLE", NULL, 1, argv, lens);
         rc->setup_left++;
+    }
+    if (rc->subscribe != NULL) {
+        const char *argv[] = {"SUBSCRIBE", rc->subscribe};
+        size_t lens[] = {9, strlen(rc->subscribe)};
+        send_internal(rc, PENDING_SETUP, "SUBSCRIBE", NULL, 2, argv, lens);
+        rc->setup_left++;
+        return;
     }
     if (rc->probe) {
         const char *argv[] = {"CLUSTER", "SLOTS"};
@@ -800,6 +830,11 @@ dispatch_replies(struct redis_node *rc)
         }
         if (r == NULL)
             return 0;
+        if (rc->subscribe != NULL && rc->state == RS_READY) {
+            push_reply(rc, r);
+            reply_arena_reset(rc->arena); /* never freeReplyObject: the arena's */
+            continue;
+        }
         struct pending *p = list_pop(&rc->inflight);
         if (p == NULL) {
             reply_arena_reset(rc->arena);
@@ -984,6 +1019,8 @@ redis_node_new(struct event_base *base, const struct redis_node_options *opt)
     rc->on_idle = opt->on_idle;
     rc->on_locate = opt->on_locate;
     rc->bare = opt->bare;
+    rc->subscribe = opt->subscribe ? xstrdup(opt->subscribe) : NULL;
+    rc->on_message = opt->on_message;
     rc->owner = opt->owner;
     redis_target_describe(&rc->target, rc->where, sizeof(rc->where));
     rc->fd = -1;
@@ -1030,6 +1067,7 @@ redis_node_free(struct redis_node *rc)
         redisReaderFree(rc->reader);
     reply_arena_free(rc->arena);
     free(rc->out);
+    free(rc->subscribe);
     free(rc);
 }
 
@@ -1089,7 +1127,7 @@ void
 redis_node_send(struct redis_node *rc, const struct redis_script *script, char *cmd, size_t cmd_len,
                 bool asking, int64_t deadline_us, redis_reply_cb cb, void *arg)
 {
-    SL_ASSERT(cb != NULL && cmd_len > 0);
+    SL_ASSERT(cb != NULL && cmd_len > 0 && rc->subscribe == NULL);
     struct pending *p = pending_new(rc, script ? PENDING_SCRIPT : PENDING_USER, cb, arg);
     p->script = script;
     p->cmd = cmd;
@@ -1120,6 +1158,23 @@ redis_node_located(struct redis_node *rc, const char *host, int port, const char
         log_info("redis (%s): Sentinel names %s the master", rc->name, rc->where);
     }
     conn_start(rc);
+}
+
+void
+redis_node_master_moved(struct redis_node *rc, const char *host, int port)
+{
+    if (rc->on_locate == NULL || rc->closing || rc->retired || rc->state == RS_LOCATING)
+        return;
+    bool same = !rc->target.is_unix && rc->target.port == port && strcmp(rc->target.host, host) == 0;
+    if (rc->state != RS_DOWN) {
+        if (same)
+            return; /* it found the new master already */
+        conn_break(rc, "Sentinel: the master moved (+switch-master)");
+    }
+    /* a lookup now, not after the backoff */
+    rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
+    evtimer_del(rc->retry);
+    event_active(rc->retry, EV_TIMEOUT, 0);
 }
 
 void

@@ -31,6 +31,8 @@ typedef void (*redis_node_idle_cb)(void *owner);
  * server's address and answers with redis_node_located, from another
  * event (never inside this call). */
 typedef void (*redis_node_locate_cb)(void *owner, struct redis_node *n);
+/* A subscriber's message (redis_message_cb of redis_client.h). */
+typedef void (*redis_node_message_cb)(void *owner, const char *msg, size_t len);
 
 struct redis_node_options {
     const struct redis_target *target; /* copied */
@@ -47,6 +49,12 @@ struct redis_node_options {
      * redis_error_unavailable, the connection closes, a lookup follows. */
     redis_node_locate_cb on_locate;
     bool bare;   /* no AUTH, SELECT or SCRIPT LOAD at connect: a Sentinel */
+    /* Set: a subscriber. Its connect sequence ends with SUBSCRIBE of this
+     * channel (copied) instead of SCRIPT LOAD; each message published on it
+     * goes to on_message, and on_message(NULL) says it subscribed (again:
+     * what was published while it was down is lost). It takes no commands. */
+    const char *subscribe;
+    redis_node_message_cb on_message;
     void *owner; /* borrowed; passed to the callbacks */
 };
 
@@ -63,6 +71,13 @@ void redis_node_retire(struct redis_node *n);
  * fails what waits for it with redis_error_unavailable and tries again
  * after its backoff. Ignored unless the node is locating. */
 void redis_node_located(struct redis_node *n, const char *host, int port, const char *why);
+
+/* Sentinel says the master is now host:port (+switch-master): a locating
+ * node that is connected elsewhere breaks (its commands fail with
+ * redis_error_unavailable), and a lookup starts now rather than after the
+ * backoff. Ignored by a node that does not locate, is looking up already,
+ * or is connected there. */
+void redis_node_master_moved(struct redis_node *n, const char *host, int port);
 
 void redis_node_set_probe(struct redis_node *n, bool probe);
 void redis_node_stats(const struct redis_node *n, struct redis_client_stats *out);

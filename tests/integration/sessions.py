@@ -5,11 +5,13 @@ from `sluice keygen`, a config with tokens and plans, sessions created
 through the admin API, and Redis's own command counts.
 """
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import time
+from datetime import datetime, timezone
 
 import harness as h
 
@@ -141,6 +143,20 @@ def retry_after_and_t(r):
     m = re.search(r';t=(\d+)', r.header('ratelimit', ''))
     return (int(ra[0]) if len(ra) == 1 and ra[0].isdigit() else ra,
             int(m.group(1)) if m else None)
+
+
+def rfc3339(ts):
+    """A Unix time as a PASETO exp/iat/nbf claim."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def node_sign(secret, payload, footer):
+    """A v4.public token signed by the npm paseto package (an independent
+    implementation), for claims sluice's own minting never makes."""
+    p = h.node_paseto(['sign', secret, json.dumps(payload), json.dumps(footer)])
+    if p.returncode != 0:
+        raise RuntimeError('node sign failed: %s' % p.stderr.decode())
+    return p.stdout.decode().strip()
 
 
 def bearer(token):

@@ -31,6 +31,7 @@ def main(t, env):
     retry = int(r.header('retry-after', '0'))
     t.ok(55 <= retry <= 61, 'Retry-After is the real wait, in whole seconds', retry)
     t.eq(body.get('retry_after'), retry, 'the body says the same')
+    t.eq(sorted(body), ['error', 'limit', 'retry_after'], 'the body has exactly SPEC\'s fields')
     t.ok(r.header('ratelimit', '').startswith('"per_minute";r=0;t='), 'RateLimit on the 429',
          r.header('ratelimit'))
     rec = g.gw.wait_access(lambda x: x.get('status') == 429)

@@ -74,8 +74,9 @@ def main(t, env):
     t.ok(rec is not None, 'the vanished client is logged 499')
     t.eq(h.get(gw.port, '/echo', s.bearer(token)).status, 200, 'the gateway goes on serving')
 
-    # Drain while waiting.
-    th = slow_redis(redis, 0.8)
+    # Drain while waiting (Redis asleep long enough that the drain has
+    # surely begun when it answers, even on a loaded box).
+    th = slow_redis(redis, 2.0)
     with h.Client(gw.port) as c:
         c.send(req)
         time.sleep(0.1)

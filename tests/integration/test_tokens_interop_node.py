@@ -6,21 +6,9 @@ an exp long past is 401 token_expired; one Node signs with another key is
 401 invalid_token; a token sluice mints verifies in Node."""
 import json
 import time
-from datetime import datetime, timezone
 
 import harness as h
 import sessions as s
-
-
-def rfc3339(ts):
-    return datetime.fromtimestamp(ts, timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def node_sign(secret, payload, footer):
-    p = h.node_paseto(['sign', secret, json.dumps(payload), json.dumps(footer)])
-    if p.returncode != 0:
-        raise RuntimeError('node sign failed: %s' % p.stderr.decode())
-    return p.stdout.decode().strip()
 
 
 def main(t, env):
@@ -33,24 +21,24 @@ def main(t, env):
     r, j = s.create_session(gw, 'alice')
     sid, ours = j['session_id'], j['token']
     now = time.time()
-    claims = {'sub': 'alice', 'jti': sid, 'iat': rfc3339(now), 'exp': rfc3339(now + 3600)}
+    claims = {'sub': 'alice', 'jti': sid, 'iat': s.rfc3339(now), 'exp': s.rfc3339(now + 3600)}
     footer = {'kid': kp['pid']}
 
-    token = node_sign(kp['secret'], claims, footer)
+    token = s.node_sign(kp['secret'], claims, footer)
     r, e = h.echo(gw.port, headers=s.bearer(token))
     t.eq(r.status, 200, "a Node-signed token for a live session: 200")
     t.eq(h.echo_headers(e, 'x-sluice-session'), [sid], 'it names the session')
 
-    expired = node_sign(kp['secret'], dict(claims, exp=rfc3339(now - 120)), footer)
+    expired = s.node_sign(kp['secret'], dict(claims, exp=s.rfc3339(now - 120)), footer)
     r = h.get(gw.port, '/echo', s.bearer(expired))
     t.eq(r.status, 401, 'expired beyond the 30 s leeway: 401')
     t.eq((h.json_body(r) or {}).get('error'), 'token_expired', 'error is token_expired')
-    within = node_sign(kp['secret'], dict(claims, exp=rfc3339(now - 10)), footer)
+    within = s.node_sign(kp['secret'], dict(claims, exp=s.rfc3339(now - 10)), footer)
     t.eq(h.get(gw.port, '/echo', s.bearer(within)).status, 200, 'expired 10 s ago: within leeway')
-    no_kid = node_sign(kp['secret'], claims, {})
+    no_kid = s.node_sign(kp['secret'], claims, {})
     t.eq(h.get(gw.port, '/echo', s.bearer(no_kid)).status, 200,
          'no kid: tried with the signing key, which made it')
-    forged = node_sign(other['secret'], claims, footer)
+    forged = s.node_sign(other['secret'], claims, footer)
     r = h.get(gw.port, '/echo', s.bearer(forged))
     t.eq((r.status, (h.json_body(r) or {}).get('error')), (401, 'invalid_token'),
          'signed by another key under our kid: 401 invalid_token')
