@@ -37,6 +37,40 @@ cache_entry_prefix(char *out, const char *prefix, const char *route)
     return route_key(out, prefix, route, ":e:");
 }
 
+/* tail's parts joined after the route's tag; -1 when they do not fit. */
+static int
+route_key3(char *out, const char *prefix, const char *route, const char *a, const char *b,
+           const char *c)
+{
+    char tail[CACHE_KEY_MAX];
+    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+    if (la + lb + lc >= sizeof(tail))
+        return -1;
+    memcpy(tail, a, la);
+    memcpy(tail + la, b, lb);
+    memcpy(tail + la + lb, c, lc + 1);
+    return route_key(out, prefix, route, tail);
+}
+
+int
+cache_entry_key(char *out, const char *prefix, const char *route, const char *gen,
+                const char *hash)
+{
+    char gen_part[40];
+    size_t lg = strlen(gen);
+    if (lg + 2 > sizeof(gen_part))
+        return -1;
+    memcpy(gen_part, gen, lg);
+    memcpy(gen_part + lg, ":", 2);
+    return route_key3(out, prefix, route, ":e:", gen_part, hash);
+}
+
+int
+cache_lock_key(char *out, const char *prefix, const char *route, const char *hash)
+{
+    return route_key3(out, prefix, route, ":l:", hash, "");
+}
+
 void
 cache_key_hash(const char *target, size_t target_len, const char *user,
                const struct sl_slice *body, char out[CACHE_HASH_HEX])

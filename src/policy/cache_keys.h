@@ -27,6 +27,10 @@
  * length, or -1 when it would not fit. */
 int cache_gen_key(char *out, const char *prefix, const char *route);
 int cache_entry_prefix(char *out, const char *prefix, const char *route);
+/* PREFIX{c:ROUTE}:e:<gen>:<hex> and PREFIX{c:ROUTE}:l:<hex>. */
+int cache_entry_key(char *out, const char *prefix, const char *route, const char *gen,
+                    const char *hash);
+int cache_lock_key(char *out, const char *prefix, const char *route, const char *hash);
 
 /* user: "" on a shared route; body: a POST's body (NULL for GET/HEAD). */
 void cache_key_hash(const char *target, size_t target_len, const char *user,

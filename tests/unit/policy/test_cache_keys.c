@@ -21,6 +21,13 @@ test_names(void)
     n = cache_gen_key(out, "", "r");
     is_str(out, "{c:r}:gen", "an empty redis prefix");
     is_int(n, 9, "its length");
+    /* what cache_get.lua reads and locks, and cache_put.lua writes */
+    n = cache_entry_key(out, "sluice:", "models", "7", "0123abcd");
+    is_str(out, "sluice:{c:models}:e:7:0123abcd", "an entry's key under a generation");
+    is_int(n, strlen("sluice:{c:models}:e:7:0123abcd"), "its length");
+    n = cache_lock_key(out, "sluice:", "models", "0123abcd");
+    is_str(out, "sluice:{c:models}:l:0123abcd", "the key's herd lock");
+    is_int(n, strlen("sluice:{c:models}:l:0123abcd"), "its length");
 }
 
 static void
