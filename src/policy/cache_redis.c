@@ -1,7 +1,8 @@
 /*
  * cache_redis.c - every Redis call of the cache stage (SPEC sections 7,
  * 9): the lookup (cache_get.lua, which takes the fleet's lock on a missing
- * entry), the put (cache_put.lua, which releases it), the unlock and the
+ * entry), the put (a SET and the lock's DEL after a lookup, else
+ * cache_put.lua; either releases the lock), the unlock and the
  * invalidation (then published to every gateway's hot copies,
  * policy/cache_forget.h). Keys and arguments are built here (policy/cache_keys.h);
  * what the replies mean is the stage's (cache.c). A call that cannot be
@@ -19,6 +20,7 @@
 #include "policy/cache_hot.h"
 #include "policy/cache_internal.h"
 #include "redis/redis_script.h"
+#include "redis/resp.h"
 #include "util/clock.h"
 
 static struct {
@@ -90,26 +92,6 @@ route_script(struct cache_req *c, const struct redis_script *script, int nextra,
     return entry_script(&e, script, nextra, extra, extralens, cb, arg);
 }
 
-/* v in decimal into out (at least 21 bytes, not NUL-terminated); returns
- * its length. By hand: snprintf's format parsing was a large share of a
- * miss's work. */
-static size_t
-decimal(char *out, int64_t v)
-{
-    char tmp[20];
-    size_t n = 0, i = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        out[i++] = '-';
-    while (n > 0)
-        out[i++] = tmp[--n];
-    return i;
-}
-
 /* The generation the lookup saw is known: a plain SET of the entry under
  * it, then the DEL of the key's lock, on one connection (so in that order:
  * the lock never goes before the entry is there). No script: Redis's Lua
@@ -177,7 +159,8 @@ cache_redis_put(const struct entry_ref *e, const struct response_record *rec,
         if (keep < t->stale_while_revalidate_ms)
             keep = t->stale_while_revalidate_ms;
         char ttl[24];
-        size_t ttl_len = decimal(ttl, t->fresh_ms + keep);
+        int64_t ttl_ms = t->fresh_ms + keep;
+        size_t ttl_len = resp_format_uint(ttl, ttl_ms > 0 ? (size_t)ttl_ms : 1);
         sent = e->gen[0] != '\0' ? put_plain(e, value.p, value.len, ttl, ttl_len, leads)
                                   : put_script(e, value.p, value.len, ttl, ttl_len, leads);
     }
