@@ -118,6 +118,7 @@ struct redis_client {
     struct redis_node *sub;                            /* owns; the subscriber, or NULL */
     redis_message_cb sub_cb;
     void *sub_arg;
+    size_t sub_at; /* on a cluster: the node the subscriber last connected to */
     size_t nsentinels;
     char master[256];     /* the name the Sentinels know the master by */
     size_t sentinel_at;   /* the one to ask next */
@@ -778,6 +779,35 @@ redis_client_script(struct redis_client *rc, const struct redis_script *script, 
     submit(rc, nkeys > 0 ? keys[0] : NULL, nkeys > 0 ? keylens[0] : 0, script, cmd, len, cb, arg);
 }
 
+/* A cluster's subscriber is about to (re)connect: to the next master of
+ * the map that is up, after the one it was on, since any node hears what
+ * is published on any other (a dead redis.url node must not leave the
+ * gateway deaf); before the map is known, to redis.url's node. Sentinel's
+ * subscriber asks the Sentinels, like the data node. */
+static void
+on_sub_locate(void *owner, struct redis_node *n)
+{
+    struct redis_client *rc = owner;
+    if (rc->nsentinels > 0) {
+        on_locate(owner, n);
+        return;
+    }
+    if (rc->mode != MODE_CLUSTER) {
+        redis_node_located(n, rc->target.host, rc->target.port, NULL);
+        return;
+    }
+    size_t pick = (rc->sub_at + 1) % rc->nnodes;
+    for (size_t k = 1; k <= rc->nnodes; k++) {
+        size_t i = (rc->sub_at + k) % rc->nnodes;
+        if (redis_node_ready(rc->nodes[i])) {
+            pick = i;
+            break;
+        }
+    }
+    rc->sub_at = pick;
+    redis_node_located(n, rc->node_host[pick], rc->node_port[pick], NULL);
+}
+
 static void
 on_sub_message(void *owner, const char *msg, size_t len)
 {
@@ -785,8 +815,9 @@ on_sub_message(void *owner, const char *msg, size_t len)
     rc->sub_cb(rc->sub_arg, msg, len);
 }
 
-/* On its own connection to redis.url's server (Sentinel's master; on a
- * cluster the URL's node, which hears what is published on any node). */
+/* On a connection of its own: to redis.url's server, Sentinel's master, or
+ * on a cluster any master (on_sub_locate). A unix socket is no cluster
+ * node: its subscriber keeps to the socket. */
 void
 redis_client_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb,
                        void *arg)
@@ -800,7 +831,7 @@ redis_client_subscribe(struct redis_client *rc, const char *channel, redis_messa
         .target = &rc->target,
         .timeout_ms = rc->timeout_ms,
         .name = name,
-        .on_locate = rc->nsentinels > 0 ? on_locate : NULL,
+        .on_locate = rc->target.is_unix && rc->nsentinels == 0 ? NULL : on_sub_locate,
         .subscribe = channel,
         .on_message = on_sub_message,
         .owner = rc,

@@ -750,7 +750,7 @@ setup_reply(struct redis_node *rc, struct pending *p, const redisReply *r)
     if (p->kind == PENDING_ROLE &&
         (r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
          r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "master") != 0)) {
-        conn_break(rc, "ROLE: not a master (Sentinel's answer is out of date)");
+        conn_break(rc, "ROLE: not a master (the located address is out of date)");
         return;
     }
     if (--rc->setup_left == 0)
@@ -1144,7 +1144,7 @@ redis_node_located(struct redis_node *rc, const char *host, int port, const char
     if (rc->state != RS_LOCATING || rc->closing)
         return;
     if (host == NULL || strlen(host) >= sizeof(rc->target.host)) {
-        conn_break(rc, host == NULL ? why : "Sentinel: the master's address is too long");
+        conn_break(rc, host == NULL ? why : "the located address is too long");
         return;
     }
     if (rc->target.is_unix || port != rc->target.port || strcmp(host, rc->target.host) != 0) {
@@ -1155,7 +1155,7 @@ redis_node_located(struct redis_node *rc, const char *host, int port, const char
         redis_tls_ctx_free(rc->tls_ctx);
         rc->tls_ctx = NULL;
         redis_target_describe(&rc->target, rc->where, sizeof(rc->where));
-        log_info("redis (%s): Sentinel names %s the master", rc->name, rc->where);
+        log_info("redis (%s): located at %s", rc->name, rc->where);
     }
     conn_start(rc);
 }

@@ -27,9 +27,10 @@ typedef void (*redis_node_probe_cb)(void *owner, struct redis_node *n,
 /* A retired node holds no caller's command any more: the owner may free it
  * (from another event). May be called more than once. */
 typedef void (*redis_node_idle_cb)(void *owner);
-/* A locating node (Sentinel) is about to connect: the owner finds the
- * server's address and answers with redis_node_located, from another
- * event (never inside this call). */
+/* A locating node (Sentinel's master, a cluster's subscriber) is about to
+ * connect: the owner finds the server's address and answers with
+ * redis_node_located, inside this call or from another event. It is called
+ * from the node's own retry event only, never inside a redis_node_ call. */
 typedef void (*redis_node_locate_cb)(void *owner, struct redis_node *n);
 /* A subscriber's message (redis_message_cb of redis_client.h). */
 typedef void (*redis_node_message_cb)(void *owner, const char *msg, size_t len);
