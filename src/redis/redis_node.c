@@ -2,7 +2,9 @@
  * redis_node.c - one Redis connection of redis_node.h: a socket
  * this module drives with one persistent libevent event, hiredis's reply
  * reader and command formatter, and TLS (redis_tls.c) underneath when the
- * URL is rediss://.
+ * URL is rediss://. This file: writes, replies, timeouts, the interface;
+ * redis_node_connect.c: the states up to READY and the break;
+ * redis_pending.c: the queues (redis_node_internal.h joins them).
  *
  * Connection states:
  *
@@ -46,17 +48,14 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "config/redis_url.h"
+#include "redis/redis_node_internal.h"
 #include "redis/redis_script.h"
 #include "redis/resp.h"
 #include "redis/redis_tls.h"
@@ -65,206 +64,10 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#define REDIS_BACKOFF_MIN_MS 50
-#define REDIS_BACKOFF_MAX_MS 2000
-/* connect + TLS + setup must be done within max(this, redis.timeout) */
-#define REDIS_CONNECT_MIN_MS 1000
-/* A connection whose oldest command has had no reply this long (already
- * timed out for its caller) is wedged (half-open TCP, a stopped server):
- * start afresh. max(this, 10 x redis.timeout). */
-#define REDIS_STALL_MIN_MS 2000
-#define REDIS_READ_CHUNK 16384
+/* ---- retiring ---------------------------------------------------------------- */
 
-enum pending_kind {
-    PENDING_USER,   /* redis_node_command */
-    PENDING_SCRIPT, /* redis_node_script: keeps cmd for a NOSCRIPT retry */
-    PENDING_SETUP,  /* AUTH, SELECT, SCRIPT LOAD of the connect sequence */
-    PENDING_RELOAD, /* SCRIPT LOAD before a NOSCRIPT retry */
-    PENDING_PROBE,  /* CLUSTER SLOTS of the connect sequence: handed to on_probe */
-    PENDING_ASKING, /* ASKING before an -ASK redirected command; reply dropped */
-    PENDING_ROLE,   /* ROLE of a located node's connect sequence: must say master */
-};
-
-struct pending {
-    struct pending *next;
-    enum pending_kind kind;
-    redis_reply_cb cb; /* NULL for SETUP and RELOAD */
-    void *arg;
-    int64_t start_us;
-    int64_t deadline_us;
-    bool timed_out; /* its callback has fired; the reply is dropped */
-    bool retried;   /* SCRIPT: already reloaded once */
-    bool asking;    /* ASKING goes out right before it, each time it is sent */
-    const char *what;                  /* SETUP: the command, for log lines */
-    const struct redis_script *script; /* SCRIPT, SETUP/RELOAD of a script; static */
-    char *cmd;                         /* owns; formatted; NULL once in out (but SCRIPT) */
-    size_t cmd_len;
-};
-
-struct pending_list {
-    struct pending *head, *tail;
-};
-
-enum redis_state { RS_DOWN, RS_LOCATING, RS_CONNECTING, RS_TLS, RS_SETUP, RS_READY };
-enum redis_logged { LOGGED_NONE, LOGGED_UP, LOGGED_DOWN };
-
-struct redis_node {
-    struct event_base *base; /* borrowed */
-    struct redis_target target;
-    uint32_t timeout_ms;
-    redis_observe_cb observe;
-    char name[64];
-    bool probe;
-    redis_node_probe_cb on_probe;
-    redis_node_idle_cb on_idle;
-    redis_node_locate_cb on_locate;
-    bool bare;
-    char *subscribe; /* owns; the channel of a subscriber, else NULL */
-    redis_node_message_cb on_message;
-    void *owner; /* borrowed */
-    char where[300]; /* the server, for log lines */
-
-    enum redis_state state;
-    int fd;                     /* owns; -1 when DOWN */
-    struct event *io;           /* owns; persistent, re-assigned when io_what changes */
-    short io_what;              /* what io waits for; 0 = not added */
-    struct event *flush_ev;     /* owns; activated when out gains bytes */
-    bool flush_scheduled;       /* flush_ev is active */
-    struct event *timer;        /* owns; the earliest deadline */
-    int64_t timer_at_us;        /* 0 = timer not pending */
-    struct event *retry;        /* owns; reconnect after backoff */
-    struct event *defer;        /* owns; delivers `failed`, reports a retired node idle */
-    struct redisReader *reader; /* owns; one per connection */
-    struct reply_arena *arena;  /* owns; the reader's replies, reset after each */
-    struct redis_tls_ctx *tls_ctx; /* owns; rediss:// only, made at the first connect */
-    struct redis_tls *tls;         /* owns; the connection's TLS session */
-    enum redis_io_want tls_want;   /* what the handshake waits for */
-    enum redis_io_want read_want;  /* READ normally; WRITE when TLS must write to read */
-    enum redis_io_want write_want; /* while write_blocked */
-    bool write_blocked;
-
-    char *out; /* owns; formatted commands not yet written, from out_off */
-    size_t out_len, out_off, out_cap;
-
-    struct pending_list waiting, inflight, failed;
-    unsigned nlive;        /* callers' commands whose callback has not fired */
-    unsigned setup_left;   /* SETUP replies still to come */
-    int64_t connect_deadline_us;
-    uint32_t backoff_ms;
-    enum redis_logged logged;
-    int dispatching; /* callbacks running now */
-    bool retired;
-    bool closing; /* inside redis_node_free */
-    struct redis_client_stats stats;
-};
-
-static void conn_start(struct redis_node *rc);
-static void conn_break(struct redis_node *rc, const char *why);
-static void timer_arm(struct redis_node *rc, int64_t at_us);
-
-/* ---- queues ---------------------------------------------------------------- */
-
-static void
-list_push(struct pending_list *l, struct pending *p)
-{
-    p->next = NULL;
-    if (l->tail != NULL)
-        l->tail->next = p;
-    else
-        l->head = p;
-    l->tail = p;
-}
-
-static struct pending *
-list_pop(struct pending_list *l)
-{
-    struct pending *p = l->head;
-    if (p != NULL) {
-        l->head = p->next;
-        if (l->head == NULL)
-            l->tail = NULL;
-        p->next = NULL;
-    }
-    return p;
-}
-
-/* Moves every entry of from to the end of to. */
-static void
-list_take(struct pending_list *to, struct pending_list *from)
-{
-    if (from->head == NULL)
-        return;
-    if (to->tail != NULL)
-        to->tail->next = from->head;
-    else
-        to->head = from->head;
-    to->tail = from->tail;
-    from->head = from->tail = NULL;
-}
-
-static struct pending *
-pending_new(struct redis_node *rc, enum pending_kind kind, redis_reply_cb cb, void *arg)
-{
-    struct pending *p = xcalloc(1, sizeof(*p));
-    p->kind = kind;
-    p->cb = cb;
-    p->arg = arg;
-    p->start_us = clock_now_us();
-    p->deadline_us = p->start_us + (int64_t)rc->timeout_ms * 1000;
-    return p;
-}
-
-/* The command's bytes, owned by p (kept for a NOSCRIPT retry). */
-static void
-encode(struct pending *p, int argc, const char *const *argv, const size_t *lens)
-{
-    p->cmd_len = resp_encoded_len(argc, lens);
-    p->cmd = xmalloc(p->cmd_len);
-    resp_encode(p->cmd, argc, argv, lens);
-}
-
-static void
-pending_free(struct pending *p)
-{
-    free(p->cmd);
-    free(p);
-}
-
-static bool
-has_callback(const struct pending *p)
-{
-    return p->cb != NULL && !p->timed_out;
-}
-
-/* Runs p's callback (once: p is marked, or freed by the caller). */
-static void
-deliver(struct redis_node *rc, struct pending *p, const struct redisReply *reply,
-        const char *err)
-{
-    SL_ASSERT(has_callback(p));
-    p->timed_out = true; /* from now on "its callback has fired" */
-    rc->nlive--;
-    if (rc->observe != NULL)
-        rc->observe(err ? 0 : (uint64_t)(clock_now_us() - p->start_us), err != NULL);
-    rc->dispatching++;
-    p->cb(p->arg, reply, err);
-    rc->dispatching--;
-}
-
-/* Fails and frees every entry of l, in order. */
-static void
-fail_all(struct redis_node *rc, struct pending_list *l, const char *err)
-{
-    struct pending *p;
-    while ((p = list_pop(l)) != NULL) {
-        if (has_callback(p))
-            deliver(rc, p, NULL, err);
-        pending_free(p);
-    }
-}
-
-static void
-maybe_retire(struct redis_node *rc)
+void
+node_maybe_retire(struct redis_node *rc)
 {
     if (rc->retired && rc->nlive == 0)
         event_active(rc->defer, EV_TIMEOUT, 0);
@@ -274,8 +77,8 @@ maybe_retire(struct redis_node *rc)
 
 /* Logs transitions only, naming the server by address: the URL may hold
  * a password. */
-static void
-log_state(struct redis_node *rc, bool up, const char *why)
+void
+node_log_state(struct redis_node *rc, bool up, const char *why)
 {
     enum redis_logged now = up ? LOGGED_UP : LOGGED_DOWN;
     if (rc->logged == now)
@@ -327,8 +130,8 @@ static void on_io(evutil_socket_t fd, short what, void *arg);
 
 /* Re-assigns the one io event when the wanted set changes (conn.c does the
  * same): on the hot path it does not, EV_WRITE is wanted only after EAGAIN. */
-static void
-io_update(struct redis_node *rc)
+void
+node_io_update(struct redis_node *rc)
 {
     short what = 0;
     if (rc->state == RS_CONNECTING)
@@ -383,18 +186,18 @@ flush_out(struct redis_node *rc)
             continue;
         }
         if (want == REDIS_IO_ERROR) {
-            conn_break(rc, rc->tls ? redis_tls_error(rc->tls) : strerror(errno));
+            node_conn_break(rc, rc->tls ? redis_tls_error(rc->tls) : strerror(errno));
             return -1;
         }
         rc->write_blocked = true;
         rc->write_want = want;
-        io_update(rc);
+        node_io_update(rc);
         return 0;
     }
     rc->out_off = rc->out_len = 0;
     if (rc->write_blocked) {
         rc->write_blocked = false;
-        io_update(rc);
+        node_io_update(rc);
     }
     return 0;
 }
@@ -410,62 +213,43 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 
 /* Puts p's command in out and p in inflight: its reply is the next after
  * those already there. */
-static void
-send_pending(struct redis_node *rc, struct pending *p)
+void
+node_send_pending(struct redis_node *rc, struct pending *p)
 {
     if (p->asking) {
         static const char asking[] = "*1\r\n$6\r\nASKING\r\n";
         struct pending *a = pending_new(rc, PENDING_ASKING, NULL, NULL);
         out_append(rc, asking, sizeof(asking) - 1);
-        list_push(&rc->inflight, a);
+        pending_list_push(&rc->inflight, a);
     }
     out_append(rc, p->cmd, p->cmd_len);
     if (p->kind != PENDING_SCRIPT) {
         free(p->cmd);
         p->cmd = NULL;
     }
-    list_push(&rc->inflight, p);
+    pending_list_push(&rc->inflight, p);
     flush_schedule(rc);
 }
 
 /* A command the client itself sends (argv of NUL-terminated strings). */
-static void
-send_internal(struct redis_node *rc, enum pending_kind kind, const char *what,
-              const struct redis_script *script, int argc, const char **argv,
-              const size_t *argvlen)
+void
+node_send_internal(struct redis_node *rc, enum pending_kind kind, const char *what,
+                   const struct redis_script *script, int argc, const char **argv,
+                   const size_t *argvlen)
 {
     struct pending *p = pending_new(rc, kind, NULL, NULL);
     p->what = what;
     p->script = script;
-    encode(p, argc, argv, argvlen);
-    send_pending(rc, p);
+    pending_encode(p, argc, argv, argvlen);
+    node_send_pending(rc, p);
 }
 
-static void
-send_script_load(struct redis_node *rc, enum pending_kind kind, const struct redis_script *s)
+void
+node_send_script_load(struct redis_node *rc, enum pending_kind kind, const struct redis_script *s)
 {
     const char *argv[] = {"SCRIPT", "LOAD", s->body};
     size_t lens[] = {6, 4, s->body_len};
-    send_internal(rc, kind, "SCRIPT LOAD", s, 3, argv, lens);
-}
-
-/* ---- connecting ------------------------------------------------------------ */
-
-static void
-become_ready(struct redis_node *rc)
-{
-    rc->state = RS_READY;
-    rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
-    log_state(rc, true, NULL);
-    if (rc->subscribe != NULL) {
-        rc->dispatching++;
-        rc->on_message(rc->owner, NULL, 0);
-        rc->dispatching--;
-        return;
-    }
-    struct pending *p;
-    while ((p = list_pop(&rc->waiting)) != NULL)
-        send_pending(rc, p);
+    node_send_internal(rc, kind, "SCRIPT LOAD", s, 3, argv, lens);
 }
 
 /* A subscriber's push: ["message", channel, payload] (the rest, such as a
@@ -482,280 +266,7 @@ push_reply(struct redis_node *rc, const redisReply *r)
     rc->dispatching--;
 }
 
-/* AUTH, SELECT and SCRIPT LOAD go out as one pipeline; callers' commands
- * wait until all have answered, so none runs unauthenticated. */
-static void
-setup_start(struct redis_node *rc)
-{
-    const struct redis_target *t = &rc->target;
-    rc->state = RS_SETUP;
-    rc->reader = reply_arena_reader(rc->arena);
-    rc->read_want = REDIS_IO_WANT_READ;
-    io_update(rc);
-    rc->setup_left = 0;
-    if (rc->bare && rc->subscribe == NULL) {
-        become_ready(rc);
-        return;
-    }
-    if (t->pass[0] != '\0' && !rc->bare) {
-        /* AUTH user pass (Redis 6 ACL) or AUTH pass */
-        const char *argv[3] = {"AUTH", t->user, t->pass};
-        size_t lens[3] = {4, strlen(t->user), strlen(t->pass)};
-        if (t->user[0] == '\0') {
-            argv[1] = t->pass;
-            lens[1] = lens[2];
-        }
-        send_internal(rc, PENDING_SETUP, "AUTH", NULL, t->user[0] ? 3 : 2, argv, lens);
-        rc->setup_left++;
-    }
-    if (t->db != 0 && !rc->bare) {
-        char db[16];
-        snprintf(db, sizeof(db), "%u", t->db);
-        const char *argv[] = {"SELECT", db};
-        size_t lens[] = {6, strlen(db)};
-        send_internal(rc, PENDING_SETUP, "SELECT", NULL, 2, argv, lens);
-        rc->setup_left++;
-    }
-    if (rc->on_locate != NULL) {
-        /* Sentinel's answer may be stale (a failover under way, a
-         * partitioned sentinel): only a master will do. */
-        const char *argv[] = {"ROLE"};
-        size_t lens[] = {4};
-        send_internal(rc, PENDING_ROLE, "ROLE", NULL, 1, argv, lens);
-        rc->setup_left++;
-    }
-    if (rc->subscribe != NULL) {
-        const char *argv[] = {"SUBSCRIBE", rc->subscribe};
-        size_t lens[] = {9, strlen(rc->subscribe)};
-        send_internal(rc, PENDING_SETUP, "SUBSCRIBE", NULL, 2, argv, lens);
-        rc->setup_left++;
-        return;
-    }
-    if (rc->probe) {
-        const char *argv[] = {"CLUSTER", "SLOTS"};
-        size_t lens[] = {7, 5};
-        send_internal(rc, PENDING_PROBE, "CLUSTER SLOTS", NULL, 2, argv, lens);
-        rc->setup_left++;
-    }
-    for (size_t i = 0; i < redis_script_count; i++) {
-        send_script_load(rc, PENDING_SETUP, &redis_script_table[i]);
-        rc->setup_left++;
-    }
-    if (rc->setup_left == 0)
-        become_ready(rc);
-}
-
-static void
-tls_step(struct redis_node *rc)
-{
-    char err[256];
-    if (redis_tls_handshake(rc->tls, &rc->tls_want, err, sizeof(err)) == 0) {
-        setup_start(rc);
-        return;
-    }
-    if (rc->tls_want == REDIS_IO_ERROR) {
-        conn_break(rc, err);
-        return;
-    }
-    io_update(rc);
-}
-
-static void
-on_connected(struct redis_node *rc)
-{
-    if (!rc->target.tls) {
-        setup_start(rc);
-        return;
-    }
-    rc->tls = redis_tls_new(rc->tls_ctx, rc->fd);
-    rc->state = RS_TLS;
-    tls_step(rc);
-}
-
-/* A socket connecting to the target; -1 with why set. The name is
- * resolved with getaddrinfo, which blocks: it runs only on (re)connects,
- * and redis.url names an address or a name in /etc/hosts in practice. */
-static int
-socket_connect(struct redis_node *rc, bool *done, const char **why)
-{
-    const struct redis_target *t = &rc->target;
-    struct sockaddr_storage ss;
-    socklen_t len;
-    memset(&ss, 0, sizeof(ss));
-    if (t->is_unix) {
-        struct sockaddr_un *su = (struct sockaddr_un *)&ss;
-        su->sun_family = AF_UNIX;
-        snprintf(su->sun_path, sizeof(su->sun_path), "%s", t->path);
-        len = sizeof(*su);
-    } else {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-        char port[8];
-        snprintf(port, sizeof(port), "%d", t->port);
-        int gai = getaddrinfo(t->host, port, &hints, &res);
-        if (gai != 0) {
-            *why = gai_strerror(gai);
-            return -1;
-        }
-        memcpy(&ss, res->ai_addr, res->ai_addrlen);
-        len = res->ai_addrlen;
-        freeaddrinfo(res);
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        *why = strerror(errno);
-        return -1;
-    }
-    if (!t->is_unix) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    *done = connect(fd, (struct sockaddr *)&ss, len) == 0;
-    if (!*done && errno != EINPROGRESS) {
-        *why = strerror(errno);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static uint32_t
-connect_limit_ms(const struct redis_node *rc)
-{
-    return rc->timeout_ms > REDIS_CONNECT_MIN_MS ? rc->timeout_ms : REDIS_CONNECT_MIN_MS;
-}
-
-static void
-retry_schedule(struct redis_node *rc)
-{
-    if (rc->retired)
-        return;
-    struct timeval tv = {rc->backoff_ms / 1000, (rc->backoff_ms % 1000) * 1000};
-    evtimer_add(rc->retry, &tv);
-    rc->backoff_ms =
-        rc->backoff_ms * 2 > REDIS_BACKOFF_MAX_MS ? REDIS_BACKOFF_MAX_MS : rc->backoff_ms * 2;
-}
-
-/* Starts a connect; never runs a callback (commands wait in `waiting`). */
-static void
-conn_start(struct redis_node *rc)
-{
-    char err[256];
-    const char *why = err;
-    SL_ASSERT(rc->state == RS_DOWN || rc->state == RS_LOCATING);
-    if (rc->target.tls && rc->tls_ctx == NULL) {
-        rc->tls_ctx = redis_tls_ctx_new(&rc->target.tls_opt, rc->target.host, err, sizeof(err));
-        if (rc->tls_ctx == NULL)
-            goto fail;
-    }
-    bool done;
-    int fd = socket_connect(rc, &done, &why);
-    if (fd < 0)
-        goto fail;
-    rc->fd = fd;
-    rc->state = RS_CONNECTING;
-    rc->connect_deadline_us = clock_now_us() + (int64_t)connect_limit_ms(rc) * 1000;
-    timer_arm(rc, rc->connect_deadline_us);
-    if (done)
-        on_connected(rc);
-    else
-        io_update(rc);
-    return;
-
-fail:
-    if (rc->state == RS_LOCATING) {
-        conn_break(rc, why); /* commands wait: fail them */
-        return;
-    }
-    log_state(rc, false, why);
-    retry_schedule(rc);
-}
-
-/* DOWN (or new) -> LOCATING: commands wait while the owner looks up the
- * address, within the connect limit. */
-static void
-locate_start(struct redis_node *rc)
-{
-    rc->state = RS_LOCATING;
-    rc->connect_deadline_us = clock_now_us() + (int64_t)connect_limit_ms(rc) * 1000;
-    timer_arm(rc, rc->connect_deadline_us);
-    rc->on_locate(rc->owner, rc);
-}
-
-/*
- * Closes the connection and fails every command it held (and every one
- * waiting for it) with redis_error_unavailable, each exactly once, after
- * the client is already DOWN: a callback that issues a command gets it
- * failed on the next turn, and never sees a half-closed client.
- */
-static void
-conn_break(struct redis_node *rc, const char *why_in)
-{
-    struct pending_list dead = {NULL, NULL};
-    char why[320];
-    snprintf(why, sizeof(why), "%s", why_in); /* why_in may live in rc->tls, freed below */
-    if (rc->io_what != 0)
-        event_del(rc->io);
-    rc->io_what = 0;
-    redis_tls_free(rc->tls);
-    rc->tls = NULL;
-    if (rc->fd >= 0)
-        close(rc->fd);
-    rc->fd = -1;
-    if (rc->reader != NULL)
-        redisReaderFree(rc->reader);
-    rc->reader = NULL;
-    rc->out_off = rc->out_len = 0;
-    rc->write_blocked = false;
-    rc->state = RS_DOWN;
-    log_state(rc, false, why);
-    list_take(&dead, &rc->inflight);
-    list_take(&dead, &rc->waiting);
-    retry_schedule(rc);
-    fail_all(rc, &dead, redis_error_unavailable);
-    maybe_retire(rc);
-}
-
-static void
-on_retry(evutil_socket_t fd, short what, void *arg)
-{
-    struct redis_node *rc = arg;
-    if (rc->retired)
-        return;
-    if (rc->on_locate != NULL && rc->state <= RS_LOCATING)
-        locate_start(rc);
-    else if (rc->state == RS_DOWN)
-        conn_start(rc);
-}
-
 /* ---- replies --------------------------------------------------------------- */
-
-/* A reply to our own connect sequence; breaks the connection when Redis
- * refuses it (the down line says why: wrong password, unknown db...). */
-static void
-setup_reply(struct redis_node *rc, struct pending *p, const redisReply *r)
-{
-    char why[300];
-    if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(why, sizeof(why), "%s refused: %.*s", p->what, (int)r->len, r->str);
-        conn_break(rc, why);
-        return;
-    }
-    if (p->script != NULL && (r->type != REDIS_REPLY_STRING || r->len != 40 ||
-                              memcmp(r->str, p->script->sha1, 40) != 0)) {
-        snprintf(why, sizeof(why), "SCRIPT LOAD %s: Redis names it by another SHA1",
-                 p->script->name);
-        conn_break(rc, why);
-        return;
-    }
-    if (p->kind == PENDING_ROLE &&
-        (r->type != REDIS_REPLY_ARRAY || r->elements == 0 ||
-         r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "master") != 0)) {
-        conn_break(rc, "ROLE: not a master (the located address is out of date)");
-        return;
-    }
-    if (--rc->setup_left == 0)
-        become_ready(rc);
-}
 
 static bool
 is_noscript(const redisReply *r)
@@ -776,7 +287,7 @@ handle_reply(struct redis_node *rc, struct pending *p, const redisReply *r)
     switch (p->kind) {
     case PENDING_SETUP:
     case PENDING_ROLE:
-        setup_reply(rc, p, r);
+        node_setup_reply(rc, p, r);
         break;
     case PENDING_RELOAD:
     case PENDING_ASKING:
@@ -785,15 +296,15 @@ handle_reply(struct redis_node *rc, struct pending *p, const redisReply *r)
         if (rc->on_probe != NULL)
             rc->on_probe(rc->owner, rc, r);
         if (--rc->setup_left == 0)
-            become_ready(rc);
+            node_become_ready(rc);
         break;
     case PENDING_SCRIPT:
-        if (has_callback(p) && is_noscript(r) && !p->retried) {
+        if (pending_has_callback(p) && is_noscript(r) && !p->retried) {
             /* Redis restarted or SCRIPT FLUSH: load it, then the same
              * EVALSHA again, pipelined in that order; once only. */
             p->retried = true;
-            send_script_load(rc, PENDING_RELOAD, p->script);
-            send_pending(rc, p);
+            node_send_script_load(rc, PENDING_RELOAD, p->script);
+            node_send_pending(rc, p);
             return;
         }
         __attribute__((fallthrough)); /* then delivered like any reply */
@@ -802,15 +313,15 @@ handle_reply(struct redis_node *rc, struct pending *p, const redisReply *r)
             /* demoted to a replica by a failover: this command did not
              * run; it and those behind it fail, and the master is looked
              * up again (then the connection's end is the break's) */
-            if (has_callback(p))
-                deliver(rc, p, NULL, redis_error_unavailable);
+            if (pending_has_callback(p))
+                pending_deliver(rc, p, NULL, redis_error_unavailable);
             pending_free(p);
             if (rc->state >= RS_SETUP)
-                conn_break(rc, "READONLY: demoted to a replica");
+                node_conn_break(rc, "READONLY: demoted to a replica");
             return;
         }
-        if (has_callback(p))
-            deliver(rc, p, r, NULL);
+        if (pending_has_callback(p))
+            pending_deliver(rc, p, r, NULL);
         break;
     }
     pending_free(p);
@@ -825,7 +336,7 @@ dispatch_replies(struct redis_node *rc)
         if (redisReaderGetReply(rc->reader, &r) != REDIS_OK) {
             char why[160];
             snprintf(why, sizeof(why), "protocol error: %s", rc->reader->errstr);
-            conn_break(rc, why);
+            node_conn_break(rc, why);
             return -1;
         }
         if (r == NULL)
@@ -835,10 +346,10 @@ dispatch_replies(struct redis_node *rc)
             reply_arena_reset(rc->arena); /* never freeReplyObject: the arena's */
             continue;
         }
-        struct pending *p = list_pop(&rc->inflight);
+        struct pending *p = pending_list_pop(&rc->inflight);
         if (p == NULL) {
             reply_arena_reset(rc->arena);
-            conn_break(rc, "protocol error: a reply to no command");
+            node_conn_break(rc, "protocol error: a reply to no command");
             return -1;
         }
         handle_reply(rc, p, r);
@@ -867,17 +378,18 @@ read_all(struct redis_node *rc)
             continue;
         }
         if (n == 0 || want == REDIS_IO_ERROR) {
-            conn_break(rc, n == 0 ? "connection closed by Redis"
-                                  : rc->tls ? redis_tls_error(rc->tls) : strerror(errno));
+            node_conn_break(rc, n == 0    ? "connection closed by Redis"
+                                : rc->tls ? redis_tls_error(rc->tls)
+                                          : strerror(errno));
             return;
         }
         if (want != rc->read_want) {
             rc->read_want = want;
-            io_update(rc);
+            node_io_update(rc);
         }
         break;
     }
-    maybe_retire(rc);
+    node_maybe_retire(rc);
 }
 
 static void
@@ -890,13 +402,13 @@ on_io(evutil_socket_t fd, short what, void *arg)
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
             err = errno;
         if (err != 0)
-            conn_break(rc, strerror(err));
+            node_conn_break(rc, strerror(err));
         else
-            on_connected(rc);
+            node_connected(rc);
         return;
     }
     if (rc->state == RS_TLS) {
-        tls_step(rc);
+        node_tls_step(rc);
         return;
     }
     /* TLS may want to read to write and the reverse: try both, cheaply. */
@@ -908,8 +420,8 @@ on_io(evutil_socket_t fd, short what, void *arg)
 
 /* ---- timeouts -------------------------------------------------------------- */
 
-static void
-timer_arm(struct redis_node *rc, int64_t at_us)
+void
+node_timer_arm(struct redis_node *rc, int64_t at_us)
 {
     if (rc->timer_at_us != 0 && rc->timer_at_us <= at_us)
         return;
@@ -932,10 +444,10 @@ expire_waiting(struct redis_node *rc, int64_t now)
 {
     struct pending_list keep = {NULL, NULL}, due = {NULL, NULL};
     struct pending *p;
-    while ((p = list_pop(&rc->waiting)) != NULL)
-        list_push(p->deadline_us <= now ? &due : &keep, p);
+    while ((p = pending_list_pop(&rc->waiting)) != NULL)
+        pending_list_push(p->deadline_us <= now ? &due : &keep, p);
     rc->waiting = keep;
-    fail_all(rc, &due, redis_error_timeout);
+    pending_fail_all(rc, &due, redis_error_timeout);
     return keep.head ? keep.head->deadline_us : 0;
 }
 
@@ -948,17 +460,17 @@ expire_inflight(struct redis_node *rc, int64_t now)
     int64_t next = 0;
     /* Callbacks may append to inflight, never remove: walking on is safe. */
     for (struct pending *p = rc->inflight.head; p != NULL; p = p->next) {
-        if (!has_callback(p))
+        if (!pending_has_callback(p))
             continue;
         if (p->deadline_us <= now)
-            deliver(rc, p, NULL, redis_error_timeout);
+            pending_deliver(rc, p, NULL, redis_error_timeout);
         else
             next = min_deadline(next, p->deadline_us);
     }
     struct pending *head = rc->inflight.head;
-    if (head != NULL && !has_callback(head)) {
-        uint32_t stall_ms = rc->timeout_ms * 10 > REDIS_STALL_MIN_MS ? rc->timeout_ms * 10
-                                                                     : REDIS_STALL_MIN_MS;
+    if (head != NULL && !pending_has_callback(head)) {
+        uint32_t stall_ms =
+            rc->timeout_ms * 10 > REDIS_STALL_MIN_MS ? rc->timeout_ms * 10 : REDIS_STALL_MIN_MS;
         next = min_deadline(next, head->start_us + (int64_t)stall_ms * 1000);
     }
     return next;
@@ -971,22 +483,23 @@ on_timer(evutil_socket_t fd, short what, void *arg)
     int64_t now = clock_now_us();
     rc->timer_at_us = 0;
     if (rc->state >= RS_LOCATING && rc->state < RS_READY && now >= rc->connect_deadline_us) {
-        conn_break(rc, rc->state == RS_SETUP      ? "no reply to AUTH/SELECT/SCRIPT LOAD in time"
-                       : rc->state == RS_LOCATING ? "no address from Sentinel in time"
-                                                  : "connect timed out");
+        node_conn_break(rc, rc->state == RS_SETUP ? "no reply to AUTH/SELECT/SCRIPT LOAD in time"
+                            : rc->state == RS_LOCATING ? "no address from Sentinel in time"
+                                                       : "connect timed out");
     }
     int64_t next = expire_waiting(rc, now);
     if (rc->state >= RS_LOCATING && rc->state < RS_READY)
         next = min_deadline(next, rc->connect_deadline_us);
     int64_t in = rc->state >= RS_SETUP ? expire_inflight(rc, now) : 0;
-    if (in != 0 && in <= now && rc->inflight.head != NULL && !has_callback(rc->inflight.head)) {
-        conn_break(rc, "no reply in time: the connection looks wedged");
+    if (in != 0 && in <= now && rc->inflight.head != NULL &&
+        !pending_has_callback(rc->inflight.head)) {
+        node_conn_break(rc, "no reply in time: the connection looks wedged");
         in = 0;
     }
     next = min_deadline(next, in);
     if (next != 0)
-        timer_arm(rc, next);
-    maybe_retire(rc);
+        node_timer_arm(rc, next);
+    node_maybe_retire(rc);
 }
 
 /* ---- deferred work --------------------------------------------------------- */
@@ -997,7 +510,7 @@ on_defer(evutil_socket_t fd, short what, void *arg)
     struct redis_node *rc = arg;
     struct pending_list failed = rc->failed;
     rc->failed.head = rc->failed.tail = NULL;
-    fail_all(rc, &failed, redis_error_unavailable);
+    pending_fail_all(rc, &failed, redis_error_unavailable);
     if (rc->retired && rc->nlive == 0 && rc->on_idle != NULL)
         rc->on_idle(rc->owner);
 }
@@ -1027,7 +540,7 @@ redis_node_new(struct event_base *base, const struct redis_node_options *opt)
     rc->io = event_new(base, -1, 0, on_io, rc);
     rc->flush_ev = event_new(base, -1, 0, on_flush, rc);
     rc->timer = evtimer_new(base, on_timer, rc);
-    rc->retry = evtimer_new(base, on_retry, rc);
+    rc->retry = evtimer_new(base, node_on_retry, rc);
     rc->defer = event_new(base, -1, 0, on_defer, rc);
     rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
     rc->state = RS_DOWN;
@@ -1035,11 +548,11 @@ redis_node_new(struct event_base *base, const struct redis_node_options *opt)
         /* commands wait from now on; the owner is asked from the retry
          * event, not inside this call */
         rc->state = RS_LOCATING;
-        rc->connect_deadline_us = clock_now_us() + (int64_t)connect_limit_ms(rc) * 1000;
-        timer_arm(rc, rc->connect_deadline_us);
+        rc->connect_deadline_us = clock_now_us() + (int64_t)node_connect_limit_ms(rc) * 1000;
+        node_timer_arm(rc, rc->connect_deadline_us);
         event_active(rc->retry, EV_TIMEOUT, 0);
     } else {
-        conn_start(rc);
+        node_conn_start(rc);
     }
     return rc;
 }
@@ -1051,9 +564,9 @@ redis_node_free(struct redis_node *rc)
         return;
     SL_ASSERT(rc->dispatching == 0); /* never from one of its own callbacks */
     rc->closing = true;
-    fail_all(rc, &rc->inflight, redis_error_closed);
-    fail_all(rc, &rc->waiting, redis_error_closed);
-    fail_all(rc, &rc->failed, redis_error_closed);
+    pending_fail_all(rc, &rc->inflight, redis_error_closed);
+    pending_fail_all(rc, &rc->waiting, redis_error_closed);
+    pending_fail_all(rc, &rc->failed, redis_error_closed);
     event_free(rc->io);
     event_free(rc->flush_ev);
     event_free(rc->timer);
@@ -1077,7 +590,7 @@ redis_node_retire(struct redis_node *rc)
     SL_ASSERT(rc->dispatching == 0);
     rc->retired = true;
     evtimer_del(rc->retry);
-    maybe_retire(rc);
+    node_maybe_retire(rc);
 }
 
 void
@@ -1100,24 +613,24 @@ submit(struct redis_node *rc, struct pending *p)
     rc->nlive++;
     if (rc->closing) {
         /* a callback of redis_node_free issuing more: fail it now */
-        deliver(rc, p, NULL, redis_error_closed);
+        pending_deliver(rc, p, NULL, redis_error_closed);
         pending_free(p);
         return;
     }
     switch (rc->state) {
     case RS_READY:
-        send_pending(rc, p);
-        timer_arm(rc, p->deadline_us);
+        node_send_pending(rc, p);
+        node_timer_arm(rc, p->deadline_us);
         break;
     case RS_LOCATING:
     case RS_CONNECTING:
     case RS_TLS:
     case RS_SETUP:
-        list_push(&rc->waiting, p);
-        timer_arm(rc, p->deadline_us);
+        pending_list_push(&rc->waiting, p);
+        node_timer_arm(rc, p->deadline_us);
         break;
     case RS_DOWN:
-        list_push(&rc->failed, p);
+        pending_list_push(&rc->failed, p);
         event_active(rc->defer, EV_TIMEOUT, 0);
         break;
     }
@@ -1136,45 +649,6 @@ redis_node_send(struct redis_node *rc, const struct redis_script *script, char *
     if (deadline_us != 0)
         p->deadline_us = deadline_us;
     submit(rc, p);
-}
-
-void
-redis_node_located(struct redis_node *rc, const char *host, int port, const char *why)
-{
-    if (rc->state != RS_LOCATING || rc->closing)
-        return;
-    if (host == NULL || strlen(host) >= sizeof(rc->target.host)) {
-        conn_break(rc, host == NULL ? why : "the located address is too long");
-        return;
-    }
-    if (rc->target.is_unix || port != rc->target.port || strcmp(host, rc->target.host) != 0) {
-        rc->target.is_unix = false;
-        memcpy(rc->target.host, host, strlen(host) + 1);
-        rc->target.port = port;
-        /* its default server name is the host's */
-        redis_tls_ctx_free(rc->tls_ctx);
-        rc->tls_ctx = NULL;
-        redis_target_describe(&rc->target, rc->where, sizeof(rc->where));
-        log_info("redis (%s): located at %s", rc->name, rc->where);
-    }
-    conn_start(rc);
-}
-
-void
-redis_node_master_moved(struct redis_node *rc, const char *host, int port)
-{
-    if (rc->on_locate == NULL || rc->closing || rc->retired || rc->state == RS_LOCATING)
-        return;
-    bool same = !rc->target.is_unix && rc->target.port == port && strcmp(rc->target.host, host) == 0;
-    if (rc->state != RS_DOWN) {
-        if (same)
-            return; /* it found the new master already */
-        conn_break(rc, "Sentinel: the master moved (+switch-master)");
-    }
-    /* a lookup now, not after the backoff */
-    rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
-    evtimer_del(rc->retry);
-    event_active(rc->retry, EV_TIMEOUT, 0);
 }
 
 void
