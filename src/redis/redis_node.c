@@ -36,7 +36,8 @@
  * loop turn's commands with one write(2) (EV_WRITE only after EAGAIN).
  * Timeouts: one timer, armed for the earliest deadline; when it fires it
  * expires what is due and re-arms for the next (lazily: a reply never
- * touches the timer).
+ * touches the timer). A subscriber, which may hear nothing for hours, PINGs
+ * after a second of silence and breaks after the stall limit.
  *
  * Callbacks never run inside redis_node_command/_script (except from
  * redis_node_free). They may issue commands; they must not free the
@@ -368,6 +369,7 @@ read_all(struct redis_node *rc)
         ssize_t n = io_read(rc, buf, sizeof(buf), &want);
         if (n > 0) {
             rc->stats.reads++;
+            rc->heard_us = clock_now_us();
             redisReaderFeed(rc->reader, buf, (size_t)n);
             if (dispatch_replies(rc) < 0)
                 return;
@@ -451,6 +453,14 @@ expire_waiting(struct redis_node *rc, int64_t now)
     return keep.head ? keep.head->deadline_us : 0;
 }
 
+/* How long the oldest command (a subscriber: the connection) may go
+ * without a reply before the connection counts as wedged. */
+static uint32_t
+stall_limit_ms(const struct redis_node *rc)
+{
+    return rc->timeout_ms * 10 > REDIS_STALL_MIN_MS ? rc->timeout_ms * 10 : REDIS_STALL_MIN_MS;
+}
+
 /* Times out the written commands that are due (they stay in inflight for
  * their late reply); returns the next deadline, or when the oldest one's
  * silence makes the connection wedged. */
@@ -469,9 +479,7 @@ expire_inflight(struct redis_node *rc, int64_t now)
     }
     struct pending *head = rc->inflight.head;
     if (head != NULL && !pending_has_callback(head)) {
-        uint32_t stall_ms =
-            rc->timeout_ms * 10 > REDIS_STALL_MIN_MS ? rc->timeout_ms * 10 : REDIS_STALL_MIN_MS;
-        next = min_deadline(next, head->start_us + (int64_t)stall_ms * 1000);
+        next = min_deadline(next, head->start_us + (int64_t)stall_limit_ms(rc) * 1000);
     }
     return next;
 }
@@ -500,6 +508,26 @@ on_timer(evutil_socket_t fd, short what, void *arg)
     if (next != 0)
         node_timer_arm(rc, next);
     node_maybe_retire(rc);
+}
+
+/* A subscriber's silence: a PING after REDIS_SUB_PING_MS (any answer,
+ * even an error, is heard), a break after the stall limit. */
+static void
+on_keepalive(evutil_socket_t fd, short what, void *arg)
+{
+    struct redis_node *rc = arg;
+    if (rc->state != RS_READY)
+        return;
+    int64_t quiet_ms = (clock_now_us() - rc->heard_us) / 1000;
+    if (quiet_ms >= (int64_t)stall_limit_ms(rc)) {
+        node_conn_break(rc, "no answer to PING in time: the connection looks wedged");
+        return;
+    }
+    if (quiet_ms >= REDIS_SUB_PING_MS) {
+        static const char ping[] = "*1\r\n$4\r\nPING\r\n";
+        out_append(rc, ping, sizeof(ping) - 1);
+        flush_schedule(rc);
+    }
 }
 
 /* ---- deferred work --------------------------------------------------------- */
@@ -542,6 +570,11 @@ redis_node_new(struct event_base *base, const struct redis_node_options *opt)
     rc->timer = evtimer_new(base, on_timer, rc);
     rc->retry = evtimer_new(base, node_on_retry, rc);
     rc->defer = event_new(base, -1, 0, on_defer, rc);
+    if (rc->subscribe != NULL) {
+        rc->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, rc);
+        struct timeval tv = {REDIS_SUB_PING_MS / 1000, (REDIS_SUB_PING_MS % 1000) * 1000};
+        event_add(rc->keepalive, &tv);
+    }
     rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
     rc->state = RS_DOWN;
     if (rc->on_locate != NULL) {
@@ -572,6 +605,8 @@ redis_node_free(struct redis_node *rc)
     event_free(rc->timer);
     event_free(rc->retry);
     event_free(rc->defer);
+    if (rc->keepalive != NULL)
+        event_free(rc->keepalive);
     redis_tls_free(rc->tls);
     redis_tls_ctx_free(rc->tls_ctx);
     if (rc->fd >= 0)

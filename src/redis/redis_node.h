@@ -53,7 +53,10 @@ struct redis_node_options {
     /* Set: a subscriber. Its connect sequence ends with SUBSCRIBE of this
      * channel (copied) instead of SCRIPT LOAD; each message published on it
      * goes to on_message, and on_message(NULL) says it subscribed (again:
-     * what was published while it was down is lost). It takes no commands. */
+     * what was published while it was down is lost). It takes no commands.
+     * It PINGs when it has heard nothing for a second, and breaks (then
+     * reconnects) when the silence lasts the stall limit: a half-open
+     * connection would otherwise leave it deaf for good. */
     const char *subscribe;
     redis_node_message_cb on_message;
     void *owner; /* borrowed; passed to the callbacks */

@@ -30,6 +30,7 @@ node_become_ready(struct redis_node *rc)
 {
     rc->state = RS_READY;
     rc->backoff_ms = REDIS_BACKOFF_MIN_MS;
+    rc->heard_us = clock_now_us();
     node_log_state(rc, true, NULL);
     if (rc->subscribe != NULL) {
         rc->dispatching++;

@@ -30,6 +30,9 @@ struct reply_arena;
  * timed out for its caller) is wedged (half-open TCP, a stopped server):
  * start afresh. max(this, 10 x redis.timeout). */
 #define REDIS_STALL_MIN_MS 2000
+/* A subscriber hears nothing for long stretches: it PINGs after this much
+ * silence, so that a wedged connection shows as one (the stall limit). */
+#define REDIS_SUB_PING_MS 1000
 #define REDIS_READ_CHUNK 16384
 
 enum pending_kind {
@@ -91,6 +94,8 @@ struct redis_node {
     int64_t timer_at_us;           /* 0 = timer not pending */
     struct event *retry;           /* owns; reconnect after backoff */
     struct event *defer;           /* owns; delivers `failed`, reports a retired node idle */
+    struct event *keepalive;       /* owns; a subscriber's PING timer, else NULL */
+    int64_t heard_us;              /* when the connection last read a byte */
     struct redisReader *reader;    /* owns; one per connection */
     struct reply_arena *arena;     /* owns; the reader's replies, reset after each */
     struct redis_tls_ctx *tls_ctx; /* owns; rediss:// only, made at the first connect */
