@@ -50,12 +50,29 @@ cache_of(struct req *req)
     return NULL;
 }
 
+/* The response will not be stored: the misses waiting for it, in this
+ * worker (the flight) and in the fleet (the key's lock, left `pass`), go
+ * upstream now rather than when it ends. */
+static void
+pass_on(struct cache_req *c)
+{
+    cache_flight_pass(c->leads);
+    if (c->locked) {
+        cache_redis_unlock(c, true);
+        c->locked = false;
+    }
+}
+
 static void
 cache_response_head(struct req *req)
 {
     struct cache_req *c = cache_of(req);
-    if (c == NULL || !c->store)
+    if (c == NULL)
         return;
+    if (!c->store) {
+        cache_flight_pass(c->leads);
+        return;
+    }
     const struct http_head *h = &req->resp_head;
     if (req->cache_post_) {
         /* The operator opted in: freshness is the route's ttl, and of the
@@ -67,6 +84,8 @@ cache_response_head(struct req *req)
         c->stale_if_error_ms = req->route->cache.stale_if_error_ms;
         if (c->store)
             response_record_head(&c->rec, h);
+        else
+            pass_on(c);
         return;
     }
     struct store_terms t = cache_entry_terms(h, &req->head, req->route);
@@ -76,6 +95,8 @@ cache_response_head(struct req *req)
     c->stale_while_revalidate_ms = t.stale_while_revalidate_ms;
     if (c->store)
         response_record_head(&c->rec, h);
+    else
+        pass_on(c);
 }
 
 static void

@@ -12,6 +12,7 @@
  *
  *   miss --no flight--> lead (c->leads) ----exchange ends----> end: waiters look again
  *        --flight-----> wait ----timer--> waiters go upstream (later misses too)
+ *                         \---leader's head: not storable--> the same, at once
  *
  * Across gateways, the key's lock in Redis (cache_internal.h): a miss that
  * finds it held looks again CACHE_LOCK_POLLS times (cache_flight_poll_later).
@@ -83,6 +84,17 @@ on_flight_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct cache_flight *f = arg;
     f->expired = true;
+    release_waiters(f, false);
+}
+
+void
+cache_flight_pass(struct cache_flight *f)
+{
+    if (f == NULL)
+        return;
+    f->expired = true;
+    if (f->timer != NULL)
+        evtimer_del(f->timer);
     release_waiters(f, false);
 }
 

@@ -112,6 +112,10 @@ struct cache_flight *cache_flight_new(struct cache_flight **slot, const struct c
 /* The leader's exchange ended (its entry stored, if any): the waiters look
  * again, and the flight is freed. NULL: nothing. */
 void cache_flight_end(struct cache_flight *f);
+/* The leader's response head says it will not be stored: its waiters,
+ * and the misses that come while it is still in the air, go upstream now
+ * rather than at the end of the wait. NULL: nothing. */
+void cache_flight_pass(struct cache_flight *f);
 /* A miss: wait on the flight of c's key (true: c is suspended until the
  * flight ends or its wait runs out), or lead one (c->leads, false). */
 bool cache_flight_join(struct cache_req *c);

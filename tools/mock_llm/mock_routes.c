@@ -372,7 +372,8 @@ drip_step(struct conn *c)
         c->job.kind = JOB_NONE;
 }
 
-/* /drip?bytes=N&interval_ms=M&chunk=C: head now, then C bytes per tick. */
+/* /drip?bytes=N&interval_ms=M&chunk=C: head now, then C bytes per tick;
+ * no_store=1 adds Cache-Control: no-store. */
 static void
 h_drip(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
 {
@@ -382,7 +383,8 @@ h_drip(struct conn *c, const struct http_req *req, const char *body, size_t body
 
     if (bytes > MAX_BYTES)
         bytes = MAX_BYTES;
-    out_head(c, req, 200, "application/octet-stream", bytes, NULL);
+    out_head(c, req, 200, "application/octet-stream", bytes,
+             http_query_long(req, "no_store", 0) ? "Cache-Control: no-store\r\n" : NULL);
     if (req->head_only || bytes == 0)
         return;
     job_begin(c, req, JOB_DRIP, interval > MAX_DELAY_MS ? MAX_DELAY_MS : interval);
