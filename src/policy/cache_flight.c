@@ -87,6 +87,9 @@ on_flight_timer(evutil_socket_t fd, short what, void *arg)
     release_waiters(f, false);
 }
 
+/* The waiters go from the timer's event on the next loop turn, not inside
+ * the leader's response hook: their forwards must not run nested in the
+ * leader's upstream read. Waiters exist only once the timer does. */
 void
 cache_flight_pass(struct cache_flight *f)
 {
@@ -94,8 +97,7 @@ cache_flight_pass(struct cache_flight *f)
         return;
     f->expired = true;
     if (f->timer != NULL)
-        evtimer_del(f->timer);
-    release_waiters(f, false);
+        event_active(f->timer, EV_TIMEOUT, 0);
 }
 
 void
