@@ -80,6 +80,18 @@ req_reply(struct req *req, const struct stage_reply *reply)
 }
 
 void
+req_stream_push(struct req *req, const char *p, size_t len)
+{
+    req->ops_->stream_push(req, p, len);
+}
+
+void
+req_stream_end(struct req *req, bool whole)
+{
+    req->ops_->stream_end(req, whole);
+}
+
+void
 req_fail(struct req *req, unsigned status, const char *error, const char *message)
 {
     struct stage_reply r = {.status = status, .error = error, .message = message};

@@ -100,6 +100,11 @@ struct stage_reply {
      * HEAD and backpressure rules as a proxied one, response_extra's lines
      * after its own; copied before anything is sent. NULL: the error. */
     const struct http_stored_response *stored;
+    /* With stored: its head and stored->body go out now, chunked, and the
+     * rest of the body later, through req_stream_push until req_stream_end:
+     * a response the stage relays as it comes (a coalesced miss following
+     * its leader's stream). Only for an HTTP/1.1 request that is not HEAD. */
+    bool stream;
 };
 
 /* Called when a request must be answered by the gateway. */
@@ -107,10 +112,16 @@ typedef void (*pipeline_reply_cb)(struct req *req, const struct stage_reply *rep
 /* Called when a suspended request resumes after its client vanished. */
 typedef void (*pipeline_abandon_cb)(struct req *req);
 
+/* A streamed reply's next body bytes, and its end (req_stream_push/_end). */
+typedef void (*pipeline_stream_push_cb)(struct req *req, const char *p, size_t len);
+typedef void (*pipeline_stream_end_cb)(struct req *req, bool whole);
+
 struct pipeline_ops {
     pipeline_forward_cb forward;
     pipeline_reply_cb reply;
     pipeline_abandon_cb abandon;
+    pipeline_stream_push_cb stream_push;
+    pipeline_stream_end_cb stream_end;
 };
 
 /* Starts the stages with the given stage table (pipeline_stages in the
@@ -125,6 +136,16 @@ void req_fail(struct req *req, unsigned status, const char *error, const char *m
 /* The same, with the whole reply (reply and its strings are copied before
  * anything is sent: they may live on the caller's stack). */
 void req_reply(struct req *req, const struct stage_reply *reply);
+
+/* After req_reply with .stream: more of the body (copied). The request
+ * stays the stage's to push to until it calls req_stream_end, or until its
+ * on_done runs first (the client went away: the stage must then forget
+ * req, and push no more). */
+void req_stream_push(struct req *req, const char *p, size_t len);
+/* The streamed body is over: whole (the last chunk goes out), or cut short
+ * (the connection closes after what was sent: the client sees no end of the
+ * body). May finish req, its on_done included, before it returns. */
+void req_stream_end(struct req *req, bool whole);
 
 /* The request body bytes that arrived with the head (at most the body's
  * Content-Length; a chunked body's bytes still framed), for a stage that

@@ -180,7 +180,10 @@ http_reply_build_stored(struct strbuf *out, const struct http_reply *r,
         strbuf_append(out, "\r\n", 2);
     }
     /* 204 and 304 have no body and no Content-Length (RFC 9110 §8.6). */
-    if (stored->status != 204 && stored->status != 304) {
+    bool has_body = stored->status != 204 && stored->status != 304;
+    if (has_body && r->chunked) {
+        strbuf_append_str(out, "Transfer-Encoding: chunked\r\n");
+    } else if (has_body) {
         strbuf_append_str(out, "Content-Length: ");
         strbuf_append_u64(out, stored->body.len);
         strbuf_append(out, "\r\n", 2);
@@ -188,6 +191,22 @@ http_reply_build_stored(struct strbuf *out, const struct http_reply *r,
     if (r->close)
         strbuf_append_str(out, "Connection: close\r\n");
     strbuf_append(out, "\r\n", 2);
-    if (!r->head_only && stored->status != 204 && stored->status != 304)
+    if (r->head_only || !has_body)
+        return;
+    if (r->chunked)
+        http_reply_append_chunk(out, stored->body.p, stored->body.len);
+    else
         strbuf_append_slice(out, stored->body);
+}
+
+void
+http_reply_append_chunk(struct strbuf *out, const char *p, size_t len)
+{
+    if (len == 0)
+        return; /* an empty chunk would be the last */
+    char size[24];
+    int n = snprintf(size, sizeof(size), "%zx\r\n", len);
+    strbuf_append(out, size, (size_t)n);
+    strbuf_append(out, p, len);
+    strbuf_append(out, "\r\n", 2);
 }

@@ -20,6 +20,8 @@ struct http_reply {
     struct sl_slice extra_headers; /* whole "Name: value\r\n" lines; a 503 without a
                                       Retry-After among them gets "Retry-After: 1" */
     bool close;                    /* add Connection: close */
+    bool chunked;                  /* stored: Transfer-Encoding: chunked, its body (if
+                                      any) the first chunk, more to follow */
     bool head_only;                /* a HEAD request: no body bytes */
 };
 
@@ -36,11 +38,15 @@ struct http_stored_response {
 };
 
 /* Appends it: the stored fields, then extra_headers, X-Request-Id, a Date
- * when the stored fields have none, Content-Length, Connection: close when
- * asked; the body unless head_only. Only the status, error, message and
+ * when the stored fields have none, Content-Length (r->chunked:
+ * Transfer-Encoding: chunked), Connection: close when asked; the body (its
+ * first chunk) unless head_only. Only the status, error, message and
  * json_extra of r are not used. */
 void http_reply_build_stored(struct strbuf *out, const struct http_reply *r,
                              const struct http_stored_response *stored);
+/* One chunk of a chunked body: size line, bytes, CRLF (nothing for len 0,
+ * which would end the body). */
+void http_reply_append_chunk(struct strbuf *out, const char *p, size_t len);
 
 /* "Not Found" for 404 and so on; "Unknown" when the code has no phrase here. */
 const char *http_reply_reason(unsigned status);

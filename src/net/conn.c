@@ -32,11 +32,15 @@ static void on_event(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void stage_reply(struct req *req, const struct stage_reply *reply);
 static void stage_abandon(struct req *req);
+static void stream_push(struct req *req, const char *p, size_t len);
+static void stream_end(struct req *req, bool whole);
 
 static const struct pipeline_ops gateway_ops = {
     .forward = proxy_forward,
     .reply = stage_reply,
     .abandon = stage_abandon,
+    .stream_push = stream_push,
+    .stream_end = stream_end,
 };
 
 static const struct config *
@@ -415,6 +419,31 @@ reply_written(struct conn *c)
     conn_exchange_done(c);
 }
 
+/* All of our reply that exists is out: the exchange is over, unless a
+ * streamed reply waits for more (then nothing to write, no read: a
+ * pipelined request waits its turn, and no deadline of its own: the
+ * exchange it follows has them). */
+static void
+reply_flushed(struct conn *c)
+{
+    if (!c->streaming) {
+        reply_written(c);
+        return;
+    }
+    conn_want_write(c, false);
+    conn_set_deadline(c, 0);
+}
+
+/* Some of our reply is left for the socket to take: write when it can,
+ * within http.body_timeout. */
+static void
+reply_blocked(struct conn *c)
+{
+    conn_want_read(c, false);
+    conn_want_write(c, true);
+    conn_set_deadline(c, conn_cfg(c)->http.body_timeout_ms);
+}
+
 void
 conn_reply_error(struct conn *c, unsigned status, const char *error, const char *message)
 {
@@ -462,6 +491,8 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
     if (req->outcome == REQ_OUTCOME_COMPLETE)
         req->outcome = REQ_OUTCOME_REFUSED;
     r.close = c->close_after;
+    c->streaming = reply->stream && reply->stored != NULL && !req->head_only;
+    r.chunked = c->streaming;
     req->resp_out.len = req->resp_out_sent = 0;
     if (reply->stored != NULL)
         http_reply_build_stored(&req->resp_out, &r, reply->stored);
@@ -469,13 +500,63 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
         http_reply_build(&req->resp_out, &r);
     req->bytes_out += req->resp_out.len;
     c->state = CONN_REPLY;
+    if (c->streaming)
+        conn_want_read(c, false);
     if (flush_out(c)) {
-        reply_written(c);
+        reply_flushed(c);
         return;
     }
-    conn_want_read(c, false);
-    conn_want_write(c, true);
-    conn_set_deadline(c, conn_cfg(c)->http.body_timeout_ms);
+    reply_blocked(c);
+}
+
+/* A streamed reply's reader that falls this far behind is cut off: its
+ * bytes would otherwise pile up here for as long as the stream lasts. */
+#define CONN_STREAM_MAX_UNSENT (4u << 20)
+
+static void
+stream_push(struct req *req, const char *p, size_t len)
+{
+    struct conn *c = req->conn;
+    if (c == NULL || !c->streaming)
+        return;
+    struct strbuf *out = &req->resp_out;
+    if (req->resp_out_sent == out->len)
+        out->len = req->resp_out_sent = 0;
+    if (out->len - req->resp_out_sent > CONN_STREAM_MAX_UNSENT) {
+        log_warn("request %.*s: the client reads a streamed reply too slowly; closing",
+                 (int)req->request_id_len, req->request_id);
+        conn_close(c); /* its on_done runs: the stage forgets it */
+        return;
+    }
+    size_t before = out->len;
+    http_reply_append_chunk(out, p, len);
+    req->bytes_out += out->len - before;
+    if (c->writing)
+        return; /* on_event writes it */
+    if (!flush_out(c))
+        reply_blocked(c);
+}
+
+static void
+stream_end(struct req *req, bool whole)
+{
+    struct conn *c = req->conn;
+    if (c == NULL || !c->streaming)
+        return;
+    c->streaming = false;
+    if (whole) {
+        strbuf_append(&req->resp_out, "0\r\n\r\n", 5);
+        req->bytes_out += 5;
+    } else {
+        c->close_after = true; /* no last chunk: the client sees the body cut */
+        req->outcome = REQ_OUTCOME_UPSTREAM_FAILED;
+    }
+    if (c->writing)
+        return;
+    if (flush_out(c))
+        reply_written(c);
+    else
+        reply_blocked(c);
 }
 
 static void
@@ -674,7 +755,7 @@ on_event(evutil_socket_t fd, short what, void *arg)
     if (what & EV_WRITE) {
         if (c->state == CONN_REPLY) {
             if (flush_out(c))
-                reply_written(c);
+                reply_flushed(c);
         } else {
             proxy_client_writable(c);
         }

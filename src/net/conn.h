@@ -73,6 +73,7 @@ struct conn {
     bool refuse;      /* over http.max_connections: answer 503 and close */
     bool peer_eof;    /* the client half-closed: answer what it sent, then close */
     bool linger;      /* the reply left a request body unread: linger, not close */
+    bool streaming;   /* CONN_REPLY: a stage's streamed reply, more body to come */
 };
 
 /* Takes ownership of an accepted, non-blocking socket. refuse: the gateway

@@ -63,6 +63,17 @@ pass_on(struct cache_req *c)
     }
 }
 
+/* A storable response: recorded from its head on. A stream (its body
+ * comes over time) is relayed to the waiters rather than awaited. */
+static void
+record_head(struct cache_req *c, const struct http_head *h)
+{
+    response_record_head(&c->rec, h);
+    if (h->body != HTTP_BODY_LENGTH && h->body != HTTP_BODY_NONE &&
+        http_head_find(h, "vary") == NULL)
+        cache_flight_follow(c->leads, c);
+}
+
 static void
 cache_response_head(struct req *req)
 {
@@ -83,7 +94,7 @@ cache_response_head(struct req *req)
         c->fresh_ms = req->route->cache.ttl_ms;
         c->stale_if_error_ms = req->route->cache.stale_if_error_ms;
         if (c->store)
-            response_record_head(&c->rec, h);
+            record_head(c, h);
         else
             pass_on(c);
         return;
@@ -93,18 +104,22 @@ cache_response_head(struct req *req)
     c->fresh_ms = t.fresh_ms;
     c->stale_if_error_ms = t.stale_if_error_ms;
     c->stale_while_revalidate_ms = t.stale_while_revalidate_ms;
-    if (c->store)
-        response_record_head(&c->rec, h);
-    else
+    if (!c->store) {
         pass_on(c);
+        return;
+    }
+    record_head(c, h);
 }
 
 static void
 cache_response_body(struct req *req, const char *p, size_t len)
 {
     struct cache_req *c = cache_of(req);
-    if (c != NULL && c->store && c->rec.status != 0)
+    if (c == NULL)
+        return;
+    if (c->store && c->rec.status != 0)
         response_record_body(&c->rec, p, len);
+    cache_flight_push(c->leads, p, len);
 }
 
 /* Sends the put of c's response; its reply then ends the flight c leads
@@ -127,6 +142,9 @@ cache_done(struct req *req)
     if (c == NULL)
         return;
     bool whole = req->outcome == REQ_OUTCOME_COMPLETE && req->reached_upstream;
+    if (c->following != NULL)
+        cache_flight_leave(c);
+    cache_flight_unfollow_all(c->leads, whole);
     if (c->mode == CACHE_INVALIDATE && whole && req->status < 400)
         cache_redis_invalidate(c);
     bool stored = c->mode != CACHE_INVALIDATE && c->store && whole && c->rec.status != 0 &&

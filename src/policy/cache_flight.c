@@ -14,6 +14,19 @@
  *        --flight-----> wait ----timer--> waiters go upstream (later misses too)
  *                         \---leader's head: not storable--> the same, at once
  *
+ * A leader whose storable response comes over time (chunked or until
+ * close: an LLM's event stream) would keep its waiters past the wait, and
+ * each would then go upstream itself. Instead its waiters follow it: each
+ * is answered at once with the leader's head and the body recorded so far,
+ * then every piece of body as it passes the leader (chunked), and ends when
+ * the leader's exchange ends (cut short if it was cut). A miss that comes
+ * while the stream lasts follows too. Not followed (they wait as before): a
+ * response with Vary (another variant may be the waiter's), a HEAD or
+ * HTTP/1.0 request, a record grown too big to give a late comer the start.
+ *
+ *   waiters --leader's head: storable, a stream--> followers
+ *   leader's body --> each follower; leader's end --> their end
+ *
  * Across gateways, the key's lock in Redis (cache_internal.h): a miss that
  * finds it held looks again CACHE_LOCK_POLLS times (cache_flight_poll_later).
  */
@@ -22,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/pipeline.h"
 #include "core/req.h"
 #include "core/worker.h"
 #include "policy/cache_internal.h"
@@ -34,6 +48,8 @@ struct cache_flight {
     const struct config_route *route; /* borrowed; the leader's config holds it */
     char hash[CACHE_HASH_HEX];
     struct cache_req *waiters; /* borrowed: suspended requests */
+    struct cache_req *leader;    /* borrowed: while its stream is followed, else NULL */
+    struct cache_req *followers; /* borrowed: requests relaying the leader's stream */
     int64_t wait_until_ms;     /* clock_now_ms() when the wait is over */
     struct event *timer;       /* owns; NULL until the first waiter */
     bool expired;              /* the wait is over: later misses do not wait */
@@ -58,6 +74,95 @@ cache_flight_slot(const struct config_route *route, const char *hash)
     while (*f != NULL && ((*f)->route != route || memcmp((*f)->hash, hash, CACHE_HASH_HEX) != 0))
         f = &(*f)->next;
     return f;
+}
+
+static bool
+can_follow(const struct cache_req *c)
+{
+    const struct req *req = c->req;
+    return req->conn != NULL && !req->head_only && req->head.version_minor >= 1;
+}
+
+/* c relays the leader's stream from now on. It is linked before the reply
+ * goes: a client that left meanwhile is finished inside req_reply, and its
+ * on_done (cache_flight_leave) unlinks it; c and its req are not touched
+ * after. */
+static void
+follow(struct cache_flight *f, struct cache_req *c)
+{
+    const struct response_record *rec = &f->leader->rec;
+    struct http_stored_response head = {rec->status,
+                                        {rec->headers.p, rec->headers.len},
+                                        {rec->body.p, rec->body.len}};
+    c->following = f;
+    c->next_follower = f->followers;
+    f->followers = c;
+    cache_mark(c, "MISS", "fwd=miss; collapsed");
+    if (c->req->cache_post_)
+        req_consume_body_at_hand(c->req); /* as a POST hit does: it is not forwarded */
+    struct stage_reply r = {.status = head.status, .stored = &head, .stream = true};
+    req_reply(c->req, &r);
+}
+
+void
+cache_flight_follow(struct cache_flight *f, struct cache_req *leader)
+{
+    if (f == NULL)
+        return;
+    f->leader = leader;
+    struct cache_req *w = f->waiters, *keep = NULL;
+    f->waiters = NULL;
+    while (w != NULL) {
+        struct cache_req *next = w->next_waiter;
+        w->next_waiter = NULL;
+        if (can_follow(w)) {
+            follow(f, w);
+        } else {
+            w->next_waiter = keep;
+            keep = w;
+        }
+        w = next;
+    }
+    f->waiters = keep;
+}
+
+void
+cache_flight_push(struct cache_flight *f, const char *p, size_t len)
+{
+    if (f == NULL)
+        return;
+    /* A push may close a follower that reads too slowly: its on_done
+     * unlinks it, so the next one is read first. */
+    for (struct cache_req *c = f->followers, *next; c != NULL; c = next) {
+        next = c->next_follower;
+        req_stream_push(c->req, p, len);
+    }
+}
+
+void
+cache_flight_unfollow_all(struct cache_flight *f, bool whole)
+{
+    if (f == NULL)
+        return;
+    f->leader = NULL;
+    struct cache_req *c;
+    while ((c = f->followers) != NULL) {
+        f->followers = c->next_follower;
+        c->following = NULL;
+        c->next_follower = NULL;
+        req_stream_end(c->req, whole); /* may run c's on_done: c is unlinked */
+    }
+}
+
+void
+cache_flight_leave(struct cache_req *c)
+{
+    struct cache_req **p = &c->following->followers;
+    while (*p != NULL && *p != c)
+        p = &(*p)->next_follower;
+    if (*p != NULL)
+        *p = c->next_follower;
+    c->following = NULL;
 }
 
 /* The waiters go on: those of a finished leader look again (a hit, most
@@ -105,6 +210,7 @@ cache_flight_end(struct cache_flight *f)
 {
     if (f == NULL)
         return;
+    cache_flight_unfollow_all(f, false); /* none left, as the leader ended them */
     struct cache_flight **slot = cache_flight_slot(f->route, f->hash);
     *slot = f->next;
     if (f->timer != NULL)
@@ -147,6 +253,11 @@ cache_flight_join(struct cache_req *c)
     if (c->leads != NULL)
         return false; /* it leads already (and looks again for the fleet) */
     struct cache_flight **slot = cache_flight_slot(req->route, c->hash);
+    if (*slot != NULL && (*slot)->leader != NULL && can_follow(c) &&
+        !(*slot)->leader->rec.too_big) {
+        follow(*slot, c);
+        return true;
+    }
     if (*slot != NULL) {
         if ((*slot)->expired || c->waited ||
             ((*slot)->timer == NULL && !flight_arm(*slot, req->worker)))

@@ -89,6 +89,8 @@ struct cache_req {
     unsigned polls;             /* looks again while another gateway holds the lock */
     struct event *poll_timer;   /* owns; NULL until it first waits */
     struct cache_req *next_waiter; /* borrowed: the next one waiting on a flight */
+    struct cache_flight *following; /* borrowed: the flight whose stream it relays, or NULL */
+    struct cache_req *next_follower; /* borrowed: the next one following that flight */
 };
 
 /* ---- cache.c ---------------------------------------------------------- */
@@ -117,8 +119,20 @@ void cache_flight_end(struct cache_flight *f);
  * rather than at the end of the wait. NULL: nothing. */
 void cache_flight_pass(struct cache_flight *f);
 /* A miss: wait on the flight of c's key (true: c is suspended until the
- * flight ends or its wait runs out), or lead one (c->leads, false). */
+ * flight ends or its wait runs out), follow its stream (true: c is
+ * answered), or lead one (c->leads, false). */
 bool cache_flight_join(struct cache_req *c);
+/* The leader's storable response head says its body comes over time (a
+ * stream): its waiters, and the misses that come while it lasts, follow
+ * it (each answered with the head, the body so far, then what passes). */
+void cache_flight_follow(struct cache_flight *f, struct cache_req *leader);
+/* A piece of the leader's body (decoded), for its followers. */
+void cache_flight_push(struct cache_flight *f, const char *p, size_t len);
+/* The leader's exchange ended, whole or not: so do its followers' replies.
+ * NULL: nothing. */
+void cache_flight_unfollow_all(struct cache_flight *f, bool whole);
+/* A follower's exchange ended first (its client went away). */
+void cache_flight_leave(struct cache_req *c);
 /* Another gateway holds the key's lock: c looks again in CACHE_LOCK_POLL_MS. */
 void cache_flight_poll_later(struct cache_req *c);
 

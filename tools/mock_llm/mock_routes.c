@@ -289,6 +289,9 @@ job_stream(struct conn *c, void (*step)(struct conn *))
         conn_job_start(c, c->job.interval_ms);
 }
 
+/* Event streams served (/sse and streamed chat answers), for /stats. */
+static long g_streams;
+
 /*
  * OpenAI-style chat completion. "stream": true answers SSE, one token per
  * event, then an event with usage (sluice charges token limits from it),
@@ -318,6 +321,7 @@ h_chat(struct conn *c, const struct http_req *req, const char *body, size_t body
         }
         return;
     }
+    g_streams++;
     out_head(c, req, 200, "text/event-stream", OUT_CHUNKED, "Cache-Control: no-cache\r\n");
     if (req->head_only) {
         c->job.kind = JOB_NONE;
@@ -341,14 +345,20 @@ sse_step(struct conn *c)
     }
 }
 
-/* /sse?events=N&interval_ms=M: N events M ms apart, the first at once. */
+/* /sse?events=N&interval_ms=M: N events M ms apart, the first at once;
+ * max_age=S: Cache-Control: max-age=S instead of no-cache. */
 static void
 h_sse(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
 {
     long events = http_query_long(req, "events", 5);
     long interval = http_query_long(req, "interval_ms", 100);
+    long max_age = http_query_long(req, "max_age", -1);
+    char cc[64] = "Cache-Control: no-cache\r\n";
 
-    out_head(c, req, 200, "text/event-stream", OUT_CHUNKED, "Cache-Control: no-cache\r\n");
+    if (max_age >= 0)
+        snprintf(cc, sizeof(cc), "Cache-Control: max-age=%ld\r\n", max_age);
+    g_streams++;
+    out_head(c, req, 200, "text/event-stream", OUT_CHUNKED, cc);
     if (req->head_only)
         return;
     if (events == 0) {
@@ -650,8 +660,10 @@ h_stats(struct conn *c, const struct http_req *req, const char *body, size_t bod
 {
     struct buf *b = scratch();
 
-    buf_printf(b, 128, "{\"smuggled\":%ld,\"dropped\":%ld,\"counted\":%ld,\"revalidated\":%ld}\n",
-               g_smuggled, g_dropped, g_counted, g_revalidated);
+    buf_printf(b, 160,
+               "{\"smuggled\":%ld,\"dropped\":%ld,\"counted\":%ld,\"revalidated\":%ld,"
+               "\"streams\":%ld}\n",
+               g_smuggled, g_dropped, g_counted, g_revalidated, g_streams);
     reply_json(c, req, 200, b);
 }
 

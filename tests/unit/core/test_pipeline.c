@@ -111,7 +111,8 @@ fake_abandon(struct req *req)
     pipeline_done(req);
 }
 
-static const struct pipeline_ops ops = {fake_forward, fake_reply, fake_abandon};
+static const struct pipeline_ops ops = {
+    .forward = fake_forward, .reply = fake_reply, .abandon = fake_abandon};
 
 static const struct stage stateless = {
     .name = "idle", .run = idle_run, .on_response_head = idle_hook, .on_done = idle_hook};

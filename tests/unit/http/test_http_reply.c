@@ -89,10 +89,39 @@ test_head(void)
     strbuf_deinit(&out);
 }
 
+/* A streamed reply (a follower of a coalesced miss): chunked framing, no
+ * Content-Length, the body so far as the first chunk; an empty body sends
+ * no chunk, since an empty one would end it. */
+static void
+test_stored_chunked(void)
+{
+    const char *fields = "Content-Type: text/event-stream\r\n";
+    struct http_stored_response st = {200, {fields, strlen(fields)}, {"data: 1\n\n", 9}};
+    struct http_reply r = {.status = 200, .chunked = true};
+    struct strbuf out = {0};
+    http_reply_build_stored(&out, &r, &st);
+    http_reply_append_chunk(&out, "data: 2\n\n", 9);
+    strbuf_append(&out, "", 1);
+    ok(count_field(&out, "transfer-encoding") == 1 && count_field(&out, "content-length") == 0,
+       "chunked: Transfer-Encoding, no Content-Length");
+    ok(strstr(out.p, "\r\n\r\n9\r\ndata: 1\n\n\r\n9\r\ndata: 2\n\n\r\n") != NULL,
+       "the body so far, then each piece, as chunks");
+    strbuf_deinit(&out);
+
+    st.body = (struct sl_slice){"", 0};
+    http_reply_build_stored(&out, &r, &st);
+    http_reply_append_chunk(&out, "", 0);
+    strbuf_append(&out, "", 1);
+    ok(strlen(out.p) >= 4 && strcmp(out.p + strlen(out.p) - 4, "\r\n\r\n") == 0,
+       "an empty body so far, an empty piece: no chunk (it would end the body)");
+    strbuf_deinit(&out);
+}
+
 int
 main(void)
 {
     test_head();
     test_retry_after();
+    test_stored_chunked();
     return tap_done();
 }
