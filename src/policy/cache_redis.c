@@ -109,8 +109,8 @@ static char *
 format_set(const char *key, size_t klen, const struct sl_slice *parts, size_t nparts,
            size_t value_len, const char *ttl, size_t ttl_len, size_t *cmd_len)
 {
-    size_t len = 1 + 1 + 2 + resp_bulk_len(3) + resp_bulk_len(klen) + resp_bulk_len(value_len) +
-                 resp_bulk_len(2) + resp_bulk_len(ttl_len);
+    size_t len = 1 + resp_digits(5) + 2 + resp_bulk_len(3) + resp_bulk_len(klen) +
+                 resp_bulk_len(value_len) + resp_bulk_len(2) + resp_bulk_len(ttl_len);
     char *cmd = xmalloc(len), *o = cmd;
     o += resp_put_header(o, '*', 5);
     o += resp_put_bulk(o, "SET", 3);
@@ -165,7 +165,8 @@ static bool
 put_script(const struct entry_ref *e, const struct sl_slice *parts, size_t value_len,
            const char *ttl, size_t ttl_len, struct cache_flight *leads)
 {
-    struct strbuf value = {0}; /* rare (a client's no-cache): one copy more is fine */
+    /* Rare (a client's no-cache): the value is built, then copied into the command. */
+    struct strbuf value = {0};
     strbuf_reserve(&value, value_len);
     for (size_t i = 0; i < RESPONSE_RECORD_PARTS; i++)
         strbuf_append_slice(&value, parts[i]);
