@@ -58,6 +58,16 @@ bool response_record_parse_head(const struct response_record *rec, struct strbuf
 void response_record_encode(const struct response_record *rec, int64_t stored_at_ms,
                             struct sl_slice meta, struct strbuf *out);
 
+/* The encoded value as the four pieces it is made of, in order: its first
+ * line (written into line), meta, the header lines, the body; every slice
+ * borrows line, meta or rec. For a caller that copies the value once,
+ * straight into a Redis command. */
+#define RESPONSE_RECORD_LINE_MAX 128
+#define RESPONSE_RECORD_PARTS 4
+size_t response_record_parts(const struct response_record *rec, int64_t stored_at_ms,
+                             struct sl_slice meta, char line[RESPONSE_RECORD_LINE_MAX],
+                             struct sl_slice parts[RESPONSE_RECORD_PARTS]);
+
 /* A decoded value; every slice borrows the bytes given to decode. */
 struct response_record_view {
     int64_t stored_at_ms;

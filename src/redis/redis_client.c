@@ -751,6 +751,15 @@ redis_client_command(struct redis_client *rc, const char *route_key, size_t rout
 }
 
 void
+redis_client_send(struct redis_client *rc, const struct redis_script *script,
+                  const char *route_key, size_t route_key_len, char *cmd, size_t cmd_len,
+                  redis_reply_cb cb, void *arg)
+{
+    SL_ASSERT(cb != NULL && cmd_len > 0);
+    submit(rc, route_key, route_key_len, script, cmd, cmd_len, cb, arg);
+}
+
+void
 redis_client_script(struct redis_client *rc, const struct redis_script *script, int nkeys,
                     const char *const *keys, const size_t *keylens, int nargs,
                     const char *const *args, const size_t *arglens, redis_reply_cb cb, void *arg)

@@ -119,6 +119,15 @@ void redis_client_command(struct redis_client *rc, const char *route_key, size_t
 /* The scripts of lua/, embedded at build; see redis_script.h. */
 struct redis_script;
 
+/* Queues a command the caller formatted itself (redis/resp.h), taking cmd
+ * (malloc'd, cmd_len bytes): a large argument is then copied once, straight
+ * into the command (a stored cache entry), not into an argv first. script:
+ * the script cmd runs by EVALSHA (retried as redis_client_script's are on
+ * -NOSCRIPT), or NULL. route_key as redis_client_command's. */
+void redis_client_send(struct redis_client *rc, const struct redis_script *script,
+                       const char *route_key, size_t route_key_len, char *cmd, size_t cmd_len,
+                       redis_reply_cb cb, void *arg);
+
 /* EVALSHA script nkeys keys... args...; on -NOSCRIPT (Redis restarted or
  * flushed) the script is loaded again and the call retried once, invisible
  * to the caller. The first key routes the call. */

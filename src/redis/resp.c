@@ -30,8 +30,8 @@ resp_format_uint(char *out, size_t v)
     return n;
 }
 
-static size_t
-digits(size_t v)
+size_t
+resp_digits(size_t v)
 {
     if (v < 100)
         return v < 10 ? 1 : 2;
@@ -46,15 +46,20 @@ digits(size_t v)
 size_t
 resp_encoded_len(int argc, const size_t *lens)
 {
-    size_t n = 1 + digits((size_t)argc) + 2;
+    size_t n = 1 + resp_digits((size_t)argc) + 2;
     for (int i = 0; i < argc; i++)
-        n += 1 + digits(lens[i]) + 2 + lens[i] + 2;
+        n += resp_bulk_len(lens[i]);
     return n;
 }
 
-/* A marker, a number and CRLF: "*3\r\n", "$7\r\n". */
-static size_t
-put_header(char *out, char marker, size_t v)
+size_t
+resp_bulk_len(size_t len)
+{
+    return 1 + resp_digits(len) + 2 + len + 2;
+}
+
+size_t
+resp_put_header(char *out, char marker, size_t v)
 {
     out[0] = marker;
     size_t n = 1 + resp_format_uint(out + 1, v);
@@ -64,17 +69,22 @@ put_header(char *out, char marker, size_t v)
 }
 
 size_t
+resp_put_bulk(char *out, const char *p, size_t len)
+{
+    size_t n = resp_put_header(out, '$', len);
+    if (len > 0)
+        memcpy(out + n, p, len);
+    n += len;
+    out[n] = '\r';
+    out[n + 1] = '\n';
+    return n + 2;
+}
+
+size_t
 resp_encode(char *out, int argc, const char *const *argv, const size_t *lens)
 {
-    size_t n = put_header(out, '*', (size_t)argc);
-    for (int i = 0; i < argc; i++) {
-        n += put_header(out + n, '$', lens[i]);
-        if (lens[i] > 0)
-            memcpy(out + n, argv[i], lens[i]);
-        n += lens[i];
-        out[n] = '\r';
-        out[n + 1] = '\n';
-        n += 2;
-    }
+    size_t n = resp_put_header(out, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++)
+        n += resp_put_bulk(out + n, argv[i], lens[i]);
     return n;
 }

@@ -1,7 +1,8 @@
 /*
  * test_resp.c - our RESP encoder writes exactly what hiredis's
  * redisFormatCommandArgv writes, for binary and empty arguments and
- * lengths across digit boundaries.
+ * lengths across digit boundaries; a command built by hand (a header and
+ * bulk strings, an argument written in pieces) is the same bytes.
  */
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
@@ -55,6 +56,25 @@ main(void)
         all = all && resp_format_uint(d, v) == (size_t)w && memcmp(d, want, (size_t)w) == 0;
     }
     ok(all, "0 to 100000 format as printf's %%zu");
+    /* SET k <"abc" + "" + "defg" in pieces> PX 600000, by hand. */
+    const char *a4[] = {"SET", "k", "abcdefg", "PX", "600000"};
+    size_t l4[] = {3, 1, 7, 2, 6};
+    char want4[128], got4[128], *o = got4;
+    size_t want4_len = resp_encode(want4, 5, a4, l4);
+    o += resp_put_header(o, '*', 5);
+    o += resp_put_bulk(o, "SET", 3);
+    o += resp_put_bulk(o, "k", 1);
+    o += resp_put_header(o, '$', 7);
+    memcpy(o, "abc", 3), o += 3;
+    memcpy(o, "defg", 4), o += 4;
+    memcpy(o, "\r\n", 2), o += 2;
+    o += resp_put_bulk(o, "PX", 2);
+    o += resp_put_bulk(o, "600000", 6);
+    ok((size_t)(o - got4) == want4_len && memcmp(got4, want4, want4_len) == 0,
+       "a command built by hand, an argument in pieces: resp_encode's bytes");
+    ok(resp_bulk_len(0) == 6 && resp_bulk_len(10) == 17 && resp_put_bulk(got4, "", 0) == 6 &&
+           memcmp(got4, "$0\r\n\r\n", 6) == 0,
+       "bulk lengths, an empty bulk string");
     n = resp_format_uint(d, 18446744073709551615ULL);
     ok(n == 20 && memcmp(d, "18446744073709551615", 20) == 0, "the largest size_t");
     return tap_done();
