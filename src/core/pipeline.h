@@ -5,7 +5,9 @@
  *
  *   head parsed -> route -> stage[0].run -> ... -> stage[n-1].run -> proxy
  *                                  |  (each may suspend on I/O, then resume)
- *                                  +-> req_fail / req_respond: answered here
+ *                                  +-> req_fail / req_reply: answered here
+ *                                      (.stream: its body pushed later,
+ *                                       req_stream_push ... req_stream_end)
  *   request bytes  -> stage.on_request_body (the decoded payload as it is
  *                     forwarded: chunk framing removed; observe, never buffer)
  *   response head  -> stage.on_response_head (add headers, e.g. RateLimit)

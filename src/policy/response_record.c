@@ -10,6 +10,7 @@
 
 #include "http/http_headers.h"
 #include "http/http_parse.h"
+#include "redis/resp.h"
 
 #define RECORD_MAGIC "SLR1 "
 
@@ -109,20 +110,6 @@ response_record_parse_head(const struct response_record *rec, struct strbuf *buf
     return http_parse_head(&mp, head, buf->p, buf->len, buf->len) == HTTP_PARSE_OK;
 }
 
-/* Writes v's digits at out; returns how many. */
-static size_t
-put_u64(char *out, uint64_t v)
-{
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    memcpy(out, tmp + sizeof(tmp) - n, n);
-    return n;
-}
-
 size_t
 response_record_parts(const struct response_record *rec, int64_t stored_at_ms,
                       struct sl_slice meta, char line[RESPONSE_RECORD_LINE_MAX],
@@ -132,15 +119,15 @@ response_record_parts(const struct response_record *rec, int64_t stored_at_ms,
      * most of its cost. Five numbers of at most 20 digits fit the line. */
     size_t n = sizeof(RECORD_MAGIC) - 1;
     memcpy(line, RECORD_MAGIC, n);
-    n += put_u64(line + n, stored_at_ms > 0 ? (uint64_t)stored_at_ms : 0);
+    n += resp_format_uint(line + n, stored_at_ms > 0 ? (size_t)stored_at_ms : 0);
     line[n++] = ' ';
-    n += put_u64(line + n, rec->status);
+    n += resp_format_uint(line + n, rec->status);
     line[n++] = ' ';
-    n += put_u64(line + n, meta.len);
+    n += resp_format_uint(line + n, meta.len);
     line[n++] = ' ';
-    n += put_u64(line + n, rec->headers.len);
+    n += resp_format_uint(line + n, rec->headers.len);
     line[n++] = ' ';
-    n += put_u64(line + n, rec->body.len);
+    n += resp_format_uint(line + n, rec->body.len);
     line[n++] = '\n';
     parts[0] = (struct sl_slice){line, n};
     parts[1] = meta;
