@@ -190,6 +190,20 @@ class Gateway:
 # ---- Redis Cluster
 
 
+def make_certs(d):
+    """A throwaway CA (ca.crt), another (other.crt), and server.crt/key for
+    localhost and 127.0.0.1 signed by the first, in d."""
+    ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
+    script = (
+        "cd %s && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext && "
+        "openssl req -x509 %s -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca && "
+        "openssl req -x509 %s -keyout other.key -out other.crt -days 2 -subj /CN=other-ca && "
+        "openssl req %s -keyout server.key -out server.csr -subj /CN=localhost && "
+        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+        "-out server.crt -days 2 -extfile san.ext") % (d, ec, ec, ec)
+    subprocess.run(script, shell=True, check=True, capture_output=True, timeout=30)
+
+
 def start_cluster(env, n=3, extra_args=()):
     """n redis-servers (Redis objects) made one cluster of n masters by
     redis-cli --cluster create, once every node says cluster_state:ok."""
@@ -233,3 +247,19 @@ def cluster_owner(nodes, slot):
                 if int(lo) <= slot <= int(hi or lo):
                     return x
     return None
+
+
+def cluster_owner_auth(nodes, auth, key):
+    """The port of the master that serves key's slot, asking with redis-cli
+    options auth (an ACL user on a cluster with no default user)."""
+    slot = int(nodes[0].cli(*auth, 'CLUSTER', 'KEYSLOT', key))
+    for line in nodes[0].cli(*auth, 'CLUSTER', 'NODES').splitlines():
+        f = line.split()
+        if 'master' not in f[2]:
+            continue
+        for rng in f[8:]:
+            lo, _, hi = rng.partition('-')
+            if not rng.startswith('[') and int(lo) <= slot <= int(hi or lo):
+                return f[1].split('@')[0]
+    return None
+

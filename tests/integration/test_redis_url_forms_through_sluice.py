@@ -12,18 +12,6 @@ import harness as h
 import sessions as s
 
 
-def make_certs(d):
-    ec = '-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
-    script = (
-        "cd %s && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > san.ext && "
-        "openssl req -x509 %s -keyout ca.key -out ca.crt -days 2 -subj /CN=test-ca && "
-        "openssl req -x509 %s -keyout other.key -out other.crt -days 2 -subj /CN=other-ca && "
-        "openssl req %s -keyout server.key -out server.csr -subj /CN=localhost && "
-        "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-        "-out server.crt -days 2 -extfile san.ext") % (d, ec, ec, ec)
-    subprocess.run(script, shell=True, check=True, capture_output=True, timeout=30)
-
-
 def serves(t, env, mock, kp, url, what, redis_extra=None):
     cfg = s.config(mock.port, None, [{'secret': kp['secret']}],
                    routes=[h.route('secure', '/echo', auth='required')])
@@ -56,7 +44,7 @@ def main(t, env):
     s.Redis(env, ['--unixsocket', sock, '--unixsocketperm', '700'])
     serves(t, env, mock, kp, 'unix://%s?db=1' % sock, 'unix socket')
 
-    make_certs(env.tmp)
+    s.make_certs(env.tmp)
     crt = lambda n: os.path.join(env.tmp, n)  # noqa: E731
     tls = s.Redis(env, tls={'cert': crt('server.crt'), 'key': crt('server.key'),
                             'ca': crt('ca.crt')})
