@@ -82,12 +82,14 @@ req_reply(struct req *req, const struct stage_reply *reply)
 void
 req_stream_push(struct req *req, const char *p, size_t len)
 {
+    SL_ASSERT(!req->in_stage && req->ops_->stream_push != NULL);
     req->ops_->stream_push(req, p, len);
 }
 
 void
 req_stream_end(struct req *req, bool whole)
 {
+    SL_ASSERT(!req->in_stage && req->ops_->stream_end != NULL);
     req->ops_->stream_end(req, whole);
 }
 

@@ -25,7 +25,9 @@
  *
  * Ownership: that call hands req back. It may forward, answer, finish and
  * free (or recycle) req before it returns, so the stage must not touch req,
- * or anything req owns, after it: read what you need first. A stage that
+ * or anything req owns, after it: read what you need first. The one
+ * exception is a streamed reply (stage_reply.stream): the stage pushes to
+ * req until it ends it or req's on_done runs, whichever comes first. A stage that
  * waits on Redis relies on the Redis layer's timeout (redis.timeout) to be
  * called back; the connection's backstop deadline (redis.timeout + 1 s)
  * only closes a connection whose stage broke that promise.
@@ -105,7 +107,10 @@ struct stage_reply {
     /* With stored: its head and stored->body go out now, chunked, and the
      * rest of the body later, through req_stream_push until req_stream_end:
      * a response the stage relays as it comes (a coalesced miss following
-     * its leader's stream). Only for an HTTP/1.1 request that is not HEAD. */
+     * its leader's stream). Only for an HTTP/1.1 request that is not HEAD.
+     * Unlike a proxied body it has no backpressure on its source: a reader
+     * that falls CONN_STREAM_MAX_UNSENT_BYTES behind is closed; one whose
+     * write fails is closed at once (its on_done runs). */
     bool stream;
 };
 

@@ -407,6 +407,7 @@ flush_out(struct conn *c)
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return false;
         c->close_after = true; /* the client is gone; nothing more to write */
+        c->write_failed = true;
         *sent = out->len;
     }
     return true;
@@ -419,6 +420,17 @@ reply_written(struct conn *c)
     conn_exchange_done(c);
 }
 
+/* A streamed reply's client is gone (its write failed): the connection
+ * closes now, not when the stream it follows ends; the stage's on_done runs
+ * inside this call. */
+static void
+stream_client_gone(struct conn *c)
+{
+    c->req->outcome = REQ_OUTCOME_CLIENT_GONE;
+    c->streaming = false;
+    conn_close(c);
+}
+
 /* All of our reply that exists is out: the exchange is over, unless a
  * streamed reply waits for more (then nothing to write, no read: a
  * pipelined request waits its turn, and no deadline of its own: the
@@ -428,6 +440,10 @@ reply_flushed(struct conn *c)
 {
     if (!c->streaming) {
         reply_written(c);
+        return;
+    }
+    if (c->write_failed) {
+        stream_client_gone(c);
         return;
     }
     conn_want_write(c, false);
@@ -491,7 +507,9 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
     if (req->outcome == REQ_OUTCOME_COMPLETE)
         req->outcome = REQ_OUTCOME_REFUSED;
     r.close = c->close_after;
-    c->streaming = reply->stream && reply->stored != NULL && !req->head_only;
+    /* pipeline.h promises a streamed reply only to what can take chunks */
+    c->streaming =
+        reply->stream && reply->stored != NULL && !req->head_only && req->head.version_minor >= 1;
     r.chunked = c->streaming;
     req->resp_out.len = req->resp_out_sent = 0;
     if (reply->stored != NULL)
@@ -510,8 +528,23 @@ conn_reply(struct conn *c, const struct stage_reply *reply)
 }
 
 /* A streamed reply's reader that falls this far behind is cut off: its
- * bytes would otherwise pile up here for as long as the stream lasts. */
-#define CONN_STREAM_MAX_UNSENT (4u << 20)
+ * bytes would otherwise pile up here for as long as the stream lasts (its
+ * source, another request's upstream, does not wait for it). */
+#define CONN_STREAM_MAX_UNSENT_BYTES (2u << 20) /* above the 1 MiB a late comer starts with */
+
+/* Drops the part of a streamed reply already written, once it is most of
+ * the buffer: the buffer then holds what is unsent, not the whole stream. */
+static void
+stream_compact(struct req *req)
+{
+    struct strbuf *out = &req->resp_out;
+    size_t sent = req->resp_out_sent;
+    if (sent == 0 || sent < out->len / 2)
+        return;
+    memmove(out->p, out->p + sent, out->len - sent);
+    out->len -= sent;
+    req->resp_out_sent = 0;
+}
 
 static void
 stream_push(struct req *req, const char *p, size_t len)
@@ -520,12 +553,11 @@ stream_push(struct req *req, const char *p, size_t len)
     if (c == NULL || !c->streaming)
         return;
     struct strbuf *out = &req->resp_out;
-    if (req->resp_out_sent == out->len)
-        out->len = req->resp_out_sent = 0;
-    if (out->len - req->resp_out_sent > CONN_STREAM_MAX_UNSENT) {
+    stream_compact(req);
+    if (out->len - req->resp_out_sent > CONN_STREAM_MAX_UNSENT_BYTES) {
         log_warn("request %.*s: the client reads a streamed reply too slowly; closing",
                  (int)req->request_id_len, req->request_id);
-        conn_close(c); /* its on_done runs: the stage forgets it */
+        stream_client_gone(c); /* its on_done runs: the stage forgets it */
         return;
     }
     size_t before = out->len;
@@ -535,6 +567,8 @@ stream_push(struct req *req, const char *p, size_t len)
         return; /* on_event writes it */
     if (!flush_out(c))
         reply_blocked(c);
+    else if (c->write_failed)
+        stream_client_gone(c);
 }
 
 static void
@@ -756,6 +790,8 @@ on_event(evutil_socket_t fd, short what, void *arg)
         if (c->state == CONN_REPLY) {
             if (flush_out(c))
                 reply_flushed(c);
+            else if (c->streaming)
+                conn_set_deadline(c, conn_cfg(c)->http.body_timeout_ms); /* it progresses */
         } else {
             proxy_client_writable(c);
         }

@@ -69,11 +69,12 @@ struct conn {
     bool close_pending; /* conn_close was called while driving */
     bool close_after;   /* close once the current response is out */
     bool peer_trusted;
-    bool idle_listed; /* on the worker's idle list (else the busy list) */
-    bool refuse;      /* over http.max_connections: answer 503 and close */
-    bool peer_eof;    /* the client half-closed: answer what it sent, then close */
-    bool linger;      /* the reply left a request body unread: linger, not close */
-    bool streaming;   /* CONN_REPLY: a stage's streamed reply, more body to come */
+    bool idle_listed;  /* on the worker's idle list (else the busy list) */
+    bool refuse;       /* over http.max_connections: answer 503 and close */
+    bool peer_eof;     /* the client half-closed: answer what it sent, then close */
+    bool linger;       /* the reply left a request body unread: linger, not close */
+    bool streaming;    /* CONN_REPLY: a stage's streamed reply, more body to come */
+    bool write_failed; /* a write to the client failed: it is gone */
 };
 
 /* Takes ownership of an accepted, non-blocking socket. refuse: the gateway

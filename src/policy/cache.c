@@ -305,6 +305,8 @@ static const struct http_stored_response *
 cache_upstream_failed(struct req *req)
 {
     struct cache_req *c = cache_of(req);
+    if (c != NULL)
+        cache_flight_unfollow_all(c->leads, false); /* late comers must not attach */
     return c != NULL && c->stale_if_error ? answer_stale(c) : NULL;
 }
 

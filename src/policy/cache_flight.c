@@ -47,13 +47,13 @@
 struct cache_flight {
     const struct config_route *route; /* borrowed; the leader's config holds it */
     char hash[CACHE_HASH_HEX];
-    struct cache_req *waiters; /* borrowed: suspended requests */
+    struct cache_req *waiters;   /* borrowed: suspended requests */
     struct cache_req *leader;    /* borrowed: while its stream is followed, else NULL */
     struct cache_req *followers; /* borrowed: requests relaying the leader's stream */
-    int64_t wait_until_ms;     /* clock_now_ms() when the wait is over */
-    struct event *timer;       /* owns; NULL until the first waiter */
-    bool expired;              /* the wait is over: later misses do not wait */
-    struct cache_flight *next; /* owned by the worker's table */
+    int64_t wait_until_ms;       /* clock_now_ms() when the wait is over */
+    struct event *timer;         /* owns; NULL until the first waiter */
+    bool expired;                /* the wait is over: later misses do not wait */
+    struct cache_flight *next;   /* owned by the worker's table */
 };
 
 static _Thread_local struct cache_flight *flights[CACHE_FLIGHT_SLOTS];
@@ -76,24 +76,34 @@ cache_flight_slot(const struct config_route *route, const char *hash)
     return f;
 }
 
+/* A follower gets the whole 200 as it streams: not for a HEAD or an
+ * HTTP/1.0 request (no chunked body), nor a conditional or a Range one
+ * (a stored entry would answer those with 304 or 206). */
 static bool
 can_follow(const struct cache_req *c)
 {
     const struct req *req = c->req;
-    return req->conn != NULL && !req->head_only && req->head.version_minor >= 1;
+    const struct http_head *h = &req->head;
+    return req->conn != NULL && !req->head_only && h->version_minor >= 1 &&
+           http_head_find(h, "range") == NULL && http_head_find(h, "if-none-match") == NULL &&
+           http_head_find(h, "if-modified-since") == NULL;
 }
 
 /* c relays the leader's stream from now on. It is linked before the reply
- * goes: a client that left meanwhile is finished inside req_reply, and its
- * on_done (cache_flight_leave) unlinks it; c and its req are not touched
- * after. */
+ * goes: a reply that finds its client gone finishes the request inside
+ * req_reply, and its on_done (cache_flight_leave) unlinks it; c and its
+ * req are not touched after. */
 static void
 follow(struct cache_flight *f, struct cache_req *c)
 {
+    if (c->locked) {
+        /* the leader's lock had expired and c took it: it stores nothing */
+        cache_redis_unlock(c, false);
+        c->locked = false;
+    }
     const struct response_record *rec = &f->leader->rec;
-    struct http_stored_response head = {rec->status,
-                                        {rec->headers.p, rec->headers.len},
-                                        {rec->body.p, rec->body.len}};
+    struct http_stored_response head = {
+        rec->status, {rec->headers.p, rec->headers.len}, {rec->body.p, rec->body.len}};
     c->following = f;
     c->next_follower = f->followers;
     f->followers = c;

@@ -88,8 +88,8 @@ struct cache_req {
     bool locked;                /* it holds the fleet's lock on the key (cache_get.lua) */
     unsigned polls;             /* looks again while another gateway holds the lock */
     struct event *poll_timer;   /* owns; NULL until it first waits */
-    struct cache_req *next_waiter; /* borrowed: the next one waiting on a flight */
-    struct cache_flight *following; /* borrowed: the flight whose stream it relays, or NULL */
+    struct cache_req *next_waiter;   /* borrowed: the next one waiting on a flight */
+    struct cache_flight *following;  /* borrowed: the flight whose stream it relays, or NULL */
     struct cache_req *next_follower; /* borrowed: the next one following that flight */
 };
 

@@ -111,8 +111,8 @@ response_record_parse_head(const struct response_record *rec, struct strbuf *buf
 }
 
 size_t
-response_record_parts(const struct response_record *rec, int64_t stored_at_ms,
-                      struct sl_slice meta, char line[RESPONSE_RECORD_LINE_MAX],
+response_record_parts(const struct response_record *rec, int64_t stored_at_ms, struct sl_slice meta,
+                      char line[RESPONSE_RECORD_LINE_MAX],
                       struct sl_slice parts[RESPONSE_RECORD_PARTS])
 {
     /* The numbers by hand: one value per stored miss, and snprintf was

@@ -61,12 +61,13 @@
 #include "util/log.h"
 
 #define REDIS_SCRIPT_ARGV_STACK 32
-#define REDIS_MAX_NODES 128      /* masters of a cluster we keep connections to */
-#define REDIS_MAX_REDIRECTS 5    /* MOVED/ASK hops of one command before its reply is the error */
-#define REDIS_BUSY_DELAY_MS 25   /* before resending after -TRYAGAIN / -CLUSTERDOWN */
-#define REDIS_BUSY_RETRIES 40    /* resends after those, all within the command's timeout: a reshard
-                                  * moving a busy slot key batch by key batch can
-                                  * split a tag for a few hundred ms */
+#define REDIS_MAX_NODES 128    /* masters of a cluster we keep connections to */
+#define REDIS_MAX_REDIRECTS 5  /* MOVED/ASK hops of one command before its reply is the error */
+#define REDIS_BUSY_DELAY_MS 25 /* before resending after -TRYAGAIN / -CLUSTERDOWN */
+#define REDIS_BUSY_RETRIES                                                                         \
+    40 /* resends after those, all within the command's timeout: a reshard                         \
+        * moving a busy slot key batch by key batch can                                            \
+        * split a tag for a few hundred ms */
 #define REDIS_REFRESH_MIN_MS 100 /* between two reads of the slot map */
 #define REDIS_NO_NODE 0xffff
 #define REDIS_MAX_SENTINELS 16
@@ -113,9 +114,9 @@ struct redis_client {
     int64_t refresh_us;               /* when the last one was sent */
     uint16_t refresh_node;            /* where it was sent */
 
-    struct redis_node *sentinels[REDIS_MAX_SENTINELS]; /* owns; bare nodes */
+    struct redis_node *sentinels[REDIS_MAX_SENTINELS];   /* owns; bare nodes */
     struct redis_node *switch_subs[REDIS_MAX_SENTINELS]; /* owns; each one's +switch-master */
-    struct redis_node *sub;                            /* owns; the subscriber, or NULL */
+    struct redis_node *sub;                              /* owns; the subscriber, or NULL */
     redis_message_cb sub_cb;
     void *sub_arg;
     size_t sub_at; /* on a cluster: the node the subscriber last connected to */
@@ -302,8 +303,8 @@ slots_refresh(struct redis_client *rc, uint16_t from)
     size_t len = resp_encoded_len(2, lens);
     char *cmd = xmalloc(len);
     resp_encode(cmd, 2, argv, lens);
-    rc->refresh_node = from != REDIS_NO_NODE && redis_node_ready(rc->nodes[from]) ? from
-                                                                                 : any_node(rc);
+    rc->refresh_node =
+        from != REDIS_NO_NODE && redis_node_ready(rc->nodes[from]) ? from : any_node(rc);
     if (rc->slot_map_read != NULL)
         rc->slot_map_read(rc->name);
     redis_node_send(rc->nodes[rc->refresh_node], NULL, cmd, len, false, 0, on_refresh, rc);
@@ -751,9 +752,8 @@ redis_client_command(struct redis_client *rc, const char *route_key, size_t rout
 }
 
 void
-redis_client_send(struct redis_client *rc, const struct redis_script *script,
-                  const char *route_key, size_t route_key_len, char *cmd, size_t cmd_len,
-                  redis_reply_cb cb, void *arg)
+redis_client_send(struct redis_client *rc, const struct redis_script *script, const char *route_key,
+                  size_t route_key_len, char *cmd, size_t cmd_len, redis_reply_cb cb, void *arg)
 {
     SL_ASSERT(cb != NULL && cmd_len > 0);
     submit(rc, route_key, route_key_len, script, cmd, cmd_len, cb, arg);
@@ -828,8 +828,7 @@ on_sub_message(void *owner, const char *msg, size_t len)
  * on a cluster any master (on_sub_locate). A unix socket is no cluster
  * node: its subscriber keeps to the socket. */
 void
-redis_client_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb,
-                       void *arg)
+redis_client_subscribe(struct redis_client *rc, const char *channel, redis_message_cb cb, void *arg)
 {
     SL_ASSERT(rc->sub == NULL && !rc->retired && cb != NULL);
     char name[80];

@@ -49,7 +49,7 @@ struct redis_node_options {
      * server was demoted) as a break: that command fails with
      * redis_error_unavailable, the connection closes, a lookup follows. */
     redis_node_locate_cb on_locate;
-    bool bare;   /* no AUTH, SELECT or SCRIPT LOAD at connect: a Sentinel */
+    bool bare; /* no AUTH, SELECT or SCRIPT LOAD at connect: a Sentinel */
     /* Set: a subscriber. Its connect sequence ends with SUBSCRIBE of this
      * channel (copied) instead of SCRIPT LOAD; each message published on it
      * goes to on_message, and on_message(NULL) says it subscribed (again:

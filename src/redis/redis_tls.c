@@ -23,7 +23,7 @@ struct redis_tls_ctx {
 };
 
 struct redis_tls {
-    SSL *ssl;                   /* owns */
+    SSL *ssl;                  /* owns */
     struct redis_tls_ctx *ctx; /* borrowed */
     size_t retry_len;          /* bytes of a write that must be offered again; 0 = none */
     char err[300];             /* why the last read or write failed */
@@ -98,7 +98,8 @@ static void
 set_peer_name(SSL *ssl, const struct redis_tls_ctx *ctx)
 {
     unsigned char addr[16];
-    bool is_ip = inet_pton(AF_INET, ctx->name, addr) == 1 || inet_pton(AF_INET6, ctx->name, addr) == 1;
+    bool is_ip =
+        inet_pton(AF_INET, ctx->name, addr) == 1 || inet_pton(AF_INET6, ctx->name, addr) == 1;
     if (!is_ip)
         SSL_set_tlsext_host_name(ssl, ctx->name);
     if (!ctx->verify)

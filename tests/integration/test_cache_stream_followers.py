@@ -126,6 +126,20 @@ def main(t, env):
     t.eq(r.status, 200, 'the next request for the key is served')
     t.ok(r.header('x-cache') in ('MISS',), 'afresh (nothing whole was stored)', r.header('x-cache'))
 
+    # A follower whose client leaves at once is noticed at its next failed
+    # write, while the leader still streams (3 s), not at the stream's end.
+    path = '/sse?events=20&interval_ms=%d&max_age=60&k=three' % INTERVAL_MS
+    threads = [threading.Thread(target=read_stream, args=(gw.port, path, d, {}, n, leave))
+               for n, d, leave in (('leader', 0, None), ('gone', 0.2, 1))]
+    for th in threads:
+        th.start()
+    rec = gw.wait_access(lambda r: 'k=three' in r.get('path', '') and r.get('upstream_ms') is None,
+                         timeout=2.0)
+    t.ok(rec is not None, "a follower's leaving ends its exchange before the leader's stream ends",
+         rec)
+    for th in threads:
+        th.join(20)
+
     # An LLM's streamed answer to a POST (the route caches POST): the same
     # body from three clients at once, one upstream answer.
     body = json.dumps({'model': 'mock-llm', 'stream': True, 'max_tokens': 8,

@@ -646,10 +646,9 @@ h_counted(struct conn *c, const struct http_req *req, const char *body, size_t b
     if (http_query_long(req, "cookie", 0))
         n += snprintf(extra + n, sizeof(extra) - (size_t)n, "Set-Cookie: a=1\r\n");
     long fail_after = http_query_long(req, "fail_after", -1);
-    int status = fail_after >= 0 && g_counted > fail_after ? 503
-                                                            : (int)http_query_long(req, "status", 200);
-    out_head(c, req, status, "application/json",
-             (int64_t)b->len, extra[0] != '\0' ? extra : NULL);
+    int status =
+        fail_after >= 0 && g_counted > fail_after ? 503 : (int)http_query_long(req, "status", 200);
+    out_head(c, req, status, "application/json", (int64_t)b->len, extra[0] != '\0' ? extra : NULL);
     if (!req->head_only)
         buf_append(&c->out, b->p, b->len);
     (void)body, (void)body_len;
