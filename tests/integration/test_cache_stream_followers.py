@@ -140,6 +140,33 @@ def main(t, env):
     for th in threads:
         th.join(20)
 
+    # A follower's connection goes on: a request pipelined behind it is
+    # answered after its stream ends; a HEAD while the leader streams does
+    # not follow (no body to relay) and is answered on its own.
+    path = '/sse?events=%d&interval_ms=%d&max_age=60&k=four' % (EVENTS, INTERVAL_MS)
+    leader = threading.Thread(target=read_stream, args=(gw.port, path, 0, {}, 'leader'))
+    leader.start()
+    time.sleep(0.2)
+    sock = socket.create_connection(('127.0.0.1', gw.port), timeout=10)
+    sock.sendall(('GET %s HTTP/1.1\r\nHost: test.local\r\n\r\n'
+                  'GET /sse?events=1&max_age=60&k=next HTTP/1.1\r\nHost: test.local\r\n\r\n'
+                  % path).encode())
+    data = b''
+    while data.count(b'0\r\n\r\n') < 2:
+        got = sock.recv(65536)
+        if not got:
+            break
+        data += got
+    sock.close()
+    first, _, second = data.partition(b'0\r\n\r\nHTTP/1.1 ')
+    t.ok(b'fwd=miss; collapsed' in first and first.count(b'data:') == EVENTS,
+         'a pipelined follower gets the whole stream', first[:300])
+    t.ok(second.startswith(b'200') and b'data:' in second and second.endswith(b'0\r\n\r\n'),
+         'and the request behind it is answered after it', second[:300])
+    r = h.fetch(gw.port, 'HEAD', path)
+    t.eq((r.status, r.body), (200, b''), 'a HEAD while the leader streams: 200, no body')
+    leader.join(20)
+
     # An LLM's streamed answer to a POST (the route caches POST): the same
     # body from three clients at once, one upstream answer.
     body = json.dumps({'model': 'mock-llm', 'stream': True, 'max_tokens': 8,
