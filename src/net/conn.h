@@ -37,7 +37,7 @@ enum conn_state {
     CONN_HEAD,     /* a head is arriving */
     CONN_STAGES,   /* the pipeline runs (maybe waiting on I/O) */
     CONN_EXCHANGE, /* proxy.c forwards */
-    CONN_REPLY,    /* writing the gateway's own response */
+    CONN_REPLY,    /* writing the gateway's own response (streamed: until the stage ends it) */
     CONN_TUNNEL,   /* upgraded: raw bytes both ways (proxy.c) */
     CONN_LINGER,   /* refused mid-upload: reading and dropping the rest (conn.c) */
 };
