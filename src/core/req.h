@@ -95,6 +95,12 @@ struct req {
     bool resp_done;
     bool retried;
     bool close_after; /* the client connection ends with this exchange */
+    /* A stage needs the response whole even if the client leaves (the
+     * cache, for the misses that follow this one's stream): a client that
+     * goes once the request is sent and the head came leaves the exchange
+     * running to its end, without it (proxy_detach). */
+    bool keep_exchange;
+    bool detached; /* private to proxy.c: it runs on with no client */
 
     /* Accounting */
     unsigned status;

@@ -294,6 +294,8 @@ conn_close(struct conn *c)
     if (req != NULL) {
         if (orphaned) {
             req->conn = NULL; /* the stage's eventual req_next/req_fail finishes it */
+        } else if (c->state == CONN_EXCHANGE && proxy_detach(req)) {
+            req->conn = NULL; /* the exchange runs on without its client (proxy.c) */
         } else {
             if (c->state == CONN_EXCHANGE || c->state == CONN_TUNNEL)
                 proxy_abort(req);

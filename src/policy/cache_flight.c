@@ -19,8 +19,10 @@
  * each would then go upstream itself. Instead its waiters follow it: each
  * is answered at once with the leader's head and the body recorded so far,
  * then every piece of body as it passes the leader (chunked), and ends when
- * the leader's exchange ends (cut short if it was cut). A miss that comes
- * while the stream lasts follows too. Not followed (they wait as before): a
+ * the leader's exchange ends (cut short if it was cut: the upstream failed).
+ * The leader's client may leave: its exchange then runs on to the end
+ * without it (req->keep_exchange, proxy_detach). A miss that comes while
+ * the stream lasts follows too. Not followed (they wait as before): a
  * response with Vary (another variant may be the waiter's), a HEAD or
  * HTTP/1.0 request, a record grown too big to give a late comer the start.
  *
@@ -107,6 +109,7 @@ follow(struct cache_flight *f, struct cache_req *c)
     c->following = f;
     c->next_follower = f->followers;
     f->followers = c;
+    f->leader->req->keep_exchange = true; /* its client leaving must not cut c */
     cache_mark(c, "MISS", "fwd=miss; collapsed");
     if (c->req->cache_post_)
         req_consume_body_at_hand(c->req); /* as a POST hit does: it is not forwarded */

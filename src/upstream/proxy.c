@@ -123,6 +123,17 @@ drop_unsent_body(struct req *req)
     req->body_pending = 0;
 }
 
+/* A detached exchange is over: the request finishes (its on_done hooks
+ * run, the access log line is written) and the worker's background count
+ * drops. */
+static void
+detached_end(struct req *req)
+{
+    struct worker *w = req->worker;
+    req_finish(req);
+    worker_background_end(w);
+}
+
 /* The upstream failed: answer with status if the client has seen nothing
  * of the response yet, else cut the client connection (a truncated body
  * must not look complete). */
@@ -136,6 +147,10 @@ upstream_failed(struct req *req, unsigned status, const char *kind, const char *
              message);
     release_upstream(req, false);
     req->outcome = REQ_OUTCOME_UPSTREAM_FAILED;
+    if (req->detached) {
+        detached_end(req);
+        return;
+    }
     if (req->resp_head_sent || req->tunnel) {
         conn_close(c);
         return;
@@ -271,6 +286,8 @@ frame_request_body(struct req *req)
 static void
 pump_request(struct req *req)
 {
+    if (req->detached)
+        return; /* it was sent whole before the client left */
     struct conn *c = req->conn;
     struct upstream_conn *uc = req->up;
     if (uc == NULL || uc->connecting)
@@ -607,9 +624,33 @@ start_tunnel(struct req *req)
     pump_request(req); /* bytes the client sent after its head */
 }
 
+/* With no client: what arrives is shown to the observers and dropped,
+ * to the response's end. */
+static void
+pump_detached(struct req *req)
+{
+    struct upstream_conn *uc = req->up;
+    if (frame_response_body(req) != 0)
+        return; /* failed, and finished */
+    uc->in->start += req->resp_pending;
+    req->resp_pending = 0;
+    if (!req->resp_done) {
+        upstream_conn_want_read(uc, true);
+        return;
+    }
+    bool reusable = req->resp_head.keep_alive && req->resp_head.body != HTTP_BODY_UNTIL_CLOSE;
+    release_upstream(req, reusable);
+    req->outcome = REQ_OUTCOME_COMPLETE; /* the response is whole: the stages may keep it */
+    detached_end(req);
+}
+
 static void
 pump_response(struct req *req)
 {
+    if (req->detached) {
+        pump_detached(req);
+        return;
+    }
     struct conn *c = req->conn;
     for (;;) {
         struct upstream_conn *uc = req->up;
@@ -658,6 +699,20 @@ pump_response(struct req *req)
         upstream_conn_want_read(uc, true);
         return;
     }
+}
+
+bool
+proxy_detach(struct req *req)
+{
+    if (!req->keep_exchange || req->tunnel || req->up == NULL || !req->resp_head_parsed ||
+        req->resp_head.status < 200 || req->resp_done || !request_fully_sent(req))
+        return false;
+    req->detached = true;
+    worker_background_begin(req->worker);
+    /* a slow client may have stopped the reads (backpressure): no more */
+    upstream_conn_want_read(req->up, true);
+    upstream_conn_set_deadline(req->up, req->route->upstream->read_timeout_ms);
+    return true;
 }
 
 void

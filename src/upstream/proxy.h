@@ -34,4 +34,11 @@ void proxy_client_timeout(struct conn *c);
 /* The client connection is closing under an active exchange. */
 void proxy_abort(struct req *req);
 
+/* The same, for a request whose stage asked for the exchange to end whole
+ * (req->keep_exchange): true when it goes on without the client (the
+ * request was sent, the head came): the response is read to its end for
+ * the stages' observers, then the request finishes by itself; it counts
+ * as the worker's background work meanwhile. False: abort it. */
+bool proxy_detach(struct req *req);
+
 #endif

@@ -8,8 +8,8 @@ passes (chunked), X-Cache: MISS with Cache-Status `fwd=miss; collapsed`
 (RFC 9211). The upstream serves one stream for five clients, each gets
 every event, and the ones that came early get their first event long
 before the stream ends. A follower that leaves midway costs the others
-nothing; a leader whose client leaves cuts its followers' bodies short
-(no last chunk), and the next request is served afresh."""
+nothing; a leader whose client leaves does not cut its followers: its
+exchange runs on without it, to the end, and is stored."""
 import json
 import socket
 import threading
@@ -114,17 +114,30 @@ def main(t, env):
     t.ok(h.poll(lambda: h.get(gw.port, path).header('x-cache') == 'HIT', 3),
          'the stream was stored: the next request is a hit')
 
-    # The leader's client leaves midway: its exchange ends, and so do the
-    # followers' replies, cut short.
+    # The leader's client leaves midway: its exchange runs on without it,
+    # so the follower still gets the whole stream, and it is stored.
     path = '/sse?events=%d&interval_ms=%d&max_age=60&k=two' % (EVENTS, INTERVAL_MS)
+    before = streams(mock.port)
     out = run_clients(gw, path, [('leader', 0, 3), ('follower', 0.1, None)])
     f = out['follower']
-    t.ok(not f['whole'], "the leader's client left: the follower's body is cut (no last chunk)",
+    t.ok(f['whole'] and f['body'].count(b'data:') == EVENTS,
+         "the leader's client left: the follower still gets every event, and the end",
          f['body'][-80:])
-    t.ok(f['body'].count(b'data:') >= 3, 'after the events that had passed')
-    r = h.get(gw.port, path)
-    t.eq(r.status, 200, 'the next request for the key is served')
-    t.ok(r.header('x-cache') in ('MISS',), 'afresh (nothing whole was stored)', r.header('x-cache'))
+    t.eq(streams(mock.port) - before, 1, 'from the one upstream stream')
+    t.ok(h.poll(lambda: h.get(gw.port, path).header('x-cache') == 'HIT', 3),
+         'and the whole stream was stored: the next request is a hit')
+
+    # The leader's client leaves, then its upstream dies mid-stream: the
+    # follower's body is cut (no last chunk), nothing is stored, and the
+    # next request is served afresh.
+    path = '/sse?events=%d&interval_ms=%d&max_age=60&reset_after=6&k=dies' % (EVENTS, INTERVAL_MS)
+    out = run_clients(gw, path, [('leader', 0, 2), ('follower', 0.1, None)])
+    f = out['follower']
+    t.ok(not f['whole'] and f['body'].count(b'data:') == 6,
+         'the upstream died after 6 events: the follower got them, and no end', f['body'][-80:])
+    again = run_clients(gw, path, [('next', 0, None)])['next']
+    t.ok('X-Cache: MISS' in again['head'] and 'collapsed' not in again['head'],
+         'nothing was stored: the next request goes upstream itself', again['head'])
 
     # A follower whose client leaves at once is noticed at its next failed
     # write, while the leader still streams (3 s), not at the stream's end.

@@ -108,6 +108,7 @@ struct job {
     int minor; /* of the request, for a head sent later */
     bool keep_alive;
     bool head_only;
+    long reset_after; /* sse: events before an RST (0: none) */
 };
 
 struct conn {

@@ -342,11 +342,14 @@ sse_step(struct conn *c)
     if (++c->job.step >= c->job.steps) {
         out_chunk_end(c);
         c->job.kind = JOB_NONE;
+    } else if (c->job.step == c->job.reset_after) {
+        c->job.kind = JOB_RESET; /* the next tick: the upstream dies mid-stream */
     }
 }
 
 /* /sse?events=N&interval_ms=M: N events M ms apart, the first at once;
- * max_age=S: Cache-Control: max-age=S instead of no-cache. */
+ * max_age=S: Cache-Control: max-age=S instead of no-cache; reset_after=K:
+ * an RST after K events. */
 static void
 h_sse(struct conn *c, const struct http_req *req, const char *body, size_t body_len)
 {
@@ -367,6 +370,7 @@ h_sse(struct conn *c, const struct http_req *req, const char *body, size_t body_
     }
     job_begin(c, req, JOB_SSE, interval > MAX_DELAY_MS ? MAX_DELAY_MS : interval);
     c->job.steps = events > MAX_EVENTS ? MAX_EVENTS : events;
+    c->job.reset_after = http_query_long(req, "reset_after", 0);
     job_stream(c, sse_step);
 }
 
