@@ -74,29 +74,20 @@ record_head(struct cache_req *c, const struct http_head *h)
         cache_flight_follow(c->leads, c);
 }
 
+/* Whether the response may be stored, judged from its head: a POST by
+ * the route's terms (the operator opted in: freshness is the route's ttl,
+ * and of the response's Cache-Control only no-store counts, SPEC section
+ * 11), anything else by RFC 9111's. */
 static void
-cache_response_head(struct req *req)
+judge_response(struct cache_req *c, const struct http_head *h)
 {
-    struct cache_req *c = cache_of(req);
-    if (c == NULL)
-        return;
-    if (!c->store) {
-        cache_flight_pass(c->leads);
-        return;
-    }
-    const struct http_head *h = &req->resp_head;
+    struct req *req = c->req;
     if (req->cache_post_) {
-        /* The operator opted in: freshness is the route's ttl, and of the
-         * response's Cache-Control only no-store counts (SPEC section 11). */
         struct http_cache_control cc;
         http_cache_control_parse(h, &cc);
         c->store = cache_entry_post_storable(h->status) && !cc.no_store;
         c->fresh_ms = req->route->cache.ttl_ms;
         c->stale_if_error_ms = req->route->cache.stale_if_error_ms;
-        if (c->store)
-            record_head(c, h);
-        else
-            pass_on(c);
         return;
     }
     struct store_terms t = cache_entry_terms(h, &req->head, req->route);
@@ -104,11 +95,21 @@ cache_response_head(struct req *req)
     c->fresh_ms = t.fresh_ms;
     c->stale_if_error_ms = t.stale_if_error_ms;
     c->stale_while_revalidate_ms = t.stale_while_revalidate_ms;
-    if (!c->store) {
-        pass_on(c);
+}
+
+static void
+cache_response_head(struct req *req)
+{
+    struct cache_req *c = cache_of(req);
+    if (c == NULL)
         return;
-    }
-    record_head(c, h);
+    const struct http_head *h = &req->resp_head;
+    if (c->store)
+        judge_response(c, h);
+    if (c->store)
+        record_head(c, h);
+    else
+        pass_on(c);
 }
 
 static void

@@ -223,7 +223,7 @@ cache_flight_end(struct cache_flight *f)
 {
     if (f == NULL)
         return;
-    cache_flight_unfollow_all(f, false); /* none left, as the leader ended them */
+    SL_ASSERT(f->followers == NULL); /* the leader's on_done ended them */
     struct cache_flight **slot = cache_flight_slot(f->route, f->hash);
     *slot = f->next;
     if (f->timer != NULL)

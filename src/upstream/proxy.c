@@ -98,6 +98,16 @@ pool_for(struct req *req, bool *temporary)
     return upstream_pool_new(w, up);
 }
 
+/* The upstream connection may carry another request once this response
+ * has ended: it said keep-alive, its end is framed, and it spoke 1.1 to us
+ * (a 1.0 client's request goes upstream as 1.0). */
+static bool
+upstream_reusable(const struct req *req)
+{
+    const struct http_head *h = &req->resp_head;
+    return h->keep_alive && h->body != HTTP_BODY_UNTIL_CLOSE && req->head.version_minor == 1;
+}
+
 /* Gives the upstream connection back; reusable only after a clean end. */
 static void
 release_upstream(struct req *req, bool reusable)
@@ -515,8 +525,7 @@ answered_instead(struct req *req)
     if (instead == NULL)
         return false;
     bool whole = http_msg_complete(&req->resp_parser);
-    bool reusable = whole && h->keep_alive && h->body != HTTP_BODY_UNTIL_CLOSE &&
-                    req->head.version_minor == 1;
+    bool reusable = whole && upstream_reusable(req);
     if (whole)
         req->up->in->start += h->head_len;
     release_upstream(req, reusable);
@@ -591,9 +600,7 @@ exchange_complete(struct req *req)
 {
     struct conn *c = req->conn;
     bool sent = request_fully_sent(req);
-    bool reusable = req->resp_head.keep_alive && sent &&
-                    req->resp_head.body != HTTP_BODY_UNTIL_CLOSE && req->head.version_minor == 1;
-    release_upstream(req, reusable);
+    release_upstream(req, sent && upstream_reusable(req));
     if (!sent) {
         /* The upstream answered before taking the whole body. */
         drop_unsent_body(req);
@@ -638,8 +645,7 @@ pump_detached(struct req *req)
         upstream_conn_want_read(uc, true);
         return;
     }
-    bool reusable = req->resp_head.keep_alive && req->resp_head.body != HTTP_BODY_UNTIL_CLOSE;
-    release_upstream(req, reusable);
+    release_upstream(req, upstream_reusable(req)); /* it was sent whole (proxy_detach) */
     req->outcome = REQ_OUTCOME_COMPLETE; /* the response is whole: the stages may keep it */
     detached_end(req);
 }
