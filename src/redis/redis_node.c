@@ -369,7 +369,8 @@ read_all(struct redis_node *rc)
         ssize_t n = io_read(rc, buf, sizeof(buf), &want);
         if (n > 0) {
             rc->stats.reads++;
-            rc->heard_us = clock_now_us();
+            if (rc->keepalive != NULL)
+                rc->heard_us = clock_now_us(); /* a subscriber's silence is timed */
             redisReaderFeed(rc->reader, buf, (size_t)n);
             if (dispatch_replies(rc) < 0)
                 return;

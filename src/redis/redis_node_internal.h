@@ -95,7 +95,7 @@ struct redis_node {
     struct event *retry;           /* owns; reconnect after backoff */
     struct event *defer;           /* owns; delivers `failed`, reports a retired node idle */
     struct event *keepalive;       /* owns; a subscriber's PING timer, else NULL */
-    int64_t heard_us;              /* when the connection last read a byte */
+    int64_t heard_us;              /* a subscriber: when its connection last read a byte */
     struct redisReader *reader;    /* owns; one per connection */
     struct reply_arena *arena;     /* owns; the reader's replies, reset after each */
     struct redis_tls_ctx *tls_ctx; /* owns; rediss:// only, made at the first connect */
